@@ -1,0 +1,44 @@
+# Patch queue for QEMU's qcow2 driver.  See README.md.
+SHELL := /bin/bash
+T := tools
+
+.PHONY: all build deps base tree tree-reset patched stock tools test \
+        series-iotests check-block checkpatch export check-series demo bench
+
+all: build
+
+## The README's first command: everything needed to test the series.
+build: deps tree patched stock
+
+deps:
+	$(T)/deps.sh
+base: deps
+	$(T)/fetch-base.sh >/dev/null
+tree: base
+	$(T)/tree.sh
+tree-reset: base
+	$(T)/tree.sh --reset
+patched: tree
+	$(T)/build.sh patched
+stock: tree
+	$(T)/build.sh stock
+# Only the tools the iotests use: a quicker rebuild while editing.
+tools: tree
+	$(T)/build.sh tools
+
+## The README's second command.
+test:
+	$(T)/test.sh
+
+series-iotests:
+	$(T)/series-iotests.sh run build/patched
+check-block:
+	$(MAKE) -C build/patched check-block
+checkpatch:
+	$(T)/checkpatch.sh
+export:
+	$(T)/export.sh
+check-series: base
+	$(T)/check-series.sh
+demo: stock patched
+	$(T)/demo.sh

@@ -1,0 +1,74 @@
+#!/bin/bash
+# The test command: the series' own iotests, the whole `make check-block`
+# of the patched build, checkpatch on every patch, and this repository's
+# own tests.  The last line is "N passed, N failed"; the exit status is
+# non-zero when anything failed.
+. "$(dirname "$0")/common.sh"
+
+[ -x "$PATCHED/qemu-io" ] || die "no patched build: run make build first"
+pass=0; fail=0; skip=0
+failed=()
+count() { # name pass fail skip
+    pass=$((pass + $2)); fail=$((fail + $3)); skip=$((skip + ${4:-0}))
+    [ "$3" = 0 ] || failed+=("$1")
+}
+summary() { sed -n 's/.*: \([0-9]*\) passed, \([0-9]*\) failed\(, \([0-9]*\) skipped\)\?$/\1 \2 \4/p' | tail -n 1; }
+
+echo "== series iotests"
+out=$("$TOP/tools/series-iotests.sh" run "$PATCHED" 2>&1) || true
+echo "$out"
+read -r p f s <<<"$(summary <<<"$out")"
+count series-iotests "${p:-0}" "${f:-1}" "${s:-0}"
+
+echo "== make check-block"
+log=$PATCHED/meson-logs/testlog.json
+rm -f "$log"
+# The iotests must not pick up the test runner's own python.
+make -C "$PATCHED" check-block >"$PATCHED/check-block.log" 2>&1 || true
+if [ -f "$log" ]; then
+    read -r p f s <<<"$("$PY" - "$log" <<'PYEOF'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    t = json.loads(line)
+    r = t['result']
+    if r in ('OK', 'EXPECTEDFAIL'):
+        p += 1
+    elif r == 'SKIP':
+        s += 1
+        print('skipped:', t['name'], file=sys.stderr)
+    else:
+        f += 1
+        print(r + ':', t['name'], file=sys.stderr)
+print(p, f, s)
+PYEOF
+)"
+    grep -E '^(Ok|Fail|Skipped|Timeout|Expected Fail|Unexpected Pass):' "$PATCHED/check-block.log" || true
+    count check-block "$p" "$f" "$s"
+else
+    tail -n 30 "$PATCHED/check-block.log"
+    count check-block 0 1
+fi
+
+echo "== checkpatch"
+out=$("$TOP/tools/checkpatch.sh" 2>&1) || true
+echo "$out"
+read -r p f s <<<"$(summary <<<"$out")"
+count checkpatch "${p:-0}" "${f:-1}"
+
+echo "== repository tests"
+for t in "$TOP"/tests/*.sh; do
+    [ -e "$t" ] || continue
+    if out=$(bash "$t" 2>&1); then
+        echo "ok   ${t##*/}"; count "${t##*/}" 1 0
+    else
+        echo "FAIL ${t##*/}"; echo "$out" | tail -n 20 | sed 's/^/     /'
+        count "${t##*/}" 0 1
+    fi
+done
+
+echo
+[ "$fail" = 0 ] || echo "failed: ${failed[*]}"
+echo "skipped (cannot apply here): $skip"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

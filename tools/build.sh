@@ -9,11 +9,13 @@
 what=${1:-patched}
 case $what in
     patched|tools) src=$TREE; dir=$PATCHED
-             conf=(--target-list=x86_64-softmmu --enable-tools) ;;
+             conf=(--target-list=x86_64-softmmu --enable-tools --enable-fuse) ;;
     stock)   src=$STOCK_SRC; dir=$STOCK
-             conf=(--disable-system --disable-user --enable-tools) ;;
+             conf=(--disable-system --disable-user --enable-tools
+                   --enable-gnutls) ;;
     dir)     src=${2:?source tree}; dir=${3:?build dir}
-             conf=(--disable-system --disable-user --enable-tools) ;;
+             conf=(--disable-system --disable-user --enable-tools
+                   --enable-gnutls) ;;
     *) die "usage: build.sh patched|stock|tools|dir SRC DIR" ;;
 esac
 [ -d "$src" ] || die "$src is missing: run make tree"

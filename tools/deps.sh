@@ -9,6 +9,7 @@
 BACKPORTS="meson python3-pycotap"
 PKGS="ninja-build libglib2.0-dev zlib1g-dev libzstd-dev libpixman-1-dev
       libfdt-dev libslirp-dev libaio-dev liburing-dev libnbd-dev
+      libgnutls28-dev libfuse3-dev fuse3 python3-libnbd
       python3-venv bzip2 xz-utils flex bison dpkg-dev ccache git make
       gcc perl
       seabios ipxe-qemu qemu-system-data

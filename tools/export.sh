@@ -47,8 +47,10 @@ PYEOF
 date=$(git -C "$TREE" log -1 --format=%aD HEAD)
 sed -i "s/^Date: .*/Date: $date/" "$tmp"/0000-cover-letter.patch
 
-rm -f "$PATCHES"/*.patch
-mkdir -p "$PATCHES"
-cp "$tmp"/*.patch "$PATCHES"/
-(cd "$PATCHES" && ls [0-9]*.patch | grep -v '^0000-cover-letter' > series)
-log "exported $n patches to $PATCHES"
+# QS_EXPORT_DIR exports elsewhere, e.g. to compare with patches/
+out=${QS_EXPORT_DIR:-$PATCHES}
+mkdir -p "$out"
+rm -f "$out"/*.patch
+cp "$tmp"/*.patch "$out"/
+(cd "$out" && ls [0-9]*.patch | grep -v '^0000-cover-letter' > series)
+log "exported $n patches to $out"

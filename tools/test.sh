@@ -24,7 +24,7 @@ echo "== make check-block"
 log=$PATCHED/meson-logs/testlog.json
 rm -f "$log"
 # The iotests must not pick up the test runner's own python.
-make -C "$PATCHED" check-block >"$PATCHED/check-block.log" 2>&1 || true
+make -C "$PATCHED" -j"$JOBS" check-block >"$PATCHED/check-block.log" 2>&1 || true
 if [ -f "$log" ]; then
     read -r p f s <<<"$("$PY" - "$log" <<'PYEOF'
 import json, sys

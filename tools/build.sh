@@ -21,26 +21,30 @@ esac
 [ -d "$src" ] || die "$src is missing: run make tree"
 command -v ccache >/dev/null || die "ccache missing: run tools/deps.sh"
 
-# Reconfigure when the configure options or the tree's HEAD changed: the
-# list of iotests that check-block runs is computed by meson at configure
-# time, so a commit that adds a test needs a new meson setup.
+# Configure from scratch when the configure options changed (meson keeps
+# the old ones on a mere reconfigure; ccache makes the rebuild cheap), and
+# reconfigure when only the tree's HEAD changed: the list of iotests that
+# check-block runs is computed by meson at configure time, so a commit that
+# adds a test needs a new meson setup.
 opts=(--python="$PY" "${conf[@]}" --disable-rust --disable-download
       --disable-install-blobs --disable-docs --firmwarepath="$FIRMWARE_PATH"
       --enable-trace-backends=log)
-stamp="${opts[*]} $(git -C "$src" rev-parse HEAD)"
-if [ ! -f "$dir/build.ninja" ] || [ "$(cat "$dir/.qs-config" 2>/dev/null)" != "$stamp" ]; then
+head=$(git -C "$src" rev-parse HEAD)
+if [ "$(cat "$dir/.qs-opts" 2>/dev/null)" != "${opts[*]}" ]; then
+    rm -rf "$dir"
+fi
+if [ ! -f "$dir/build.ninja" ]; then
     mkdir -p "$dir"
-    if [ -f "$dir/build.ninja" ]; then
-        log "reconfiguring $dir"
-        (cd "$dir" && meson setup --reconfigure . "$src" >/dev/null) ||
-            { rm -rf "$dir"; mkdir -p "$dir"; }
-    fi
-    if [ ! -f "$dir/build.ninja" ]; then
-        log "configuring $dir"
-        (cd "$dir" && "$src/configure" "${opts[@]}" > configure.log 2>&1) ||
-            { tail -n 30 "$dir/configure.log"; die "configure failed"; }
-    fi
-    echo "$stamp" > "$dir/.qs-config"
+    log "configuring $dir"
+    (cd "$dir" && "$src/configure" "${opts[@]}" > configure.log 2>&1) ||
+        { tail -n 30 "$dir/configure.log"; die "configure failed"; }
+    echo "${opts[*]}" > "$dir/.qs-opts"
+    echo "$head" > "$dir/.qs-head"
+elif [ "$(cat "$dir/.qs-head" 2>/dev/null)" != "$head" ]; then
+    log "reconfiguring $dir"
+    (cd "$dir" && meson setup --reconfigure . "$src" >/dev/null) ||
+        die "meson setup --reconfigure failed in $dir"
+    echo "$head" > "$dir/.qs-head"
 fi
 
 targets=(qemu-img qemu-io qemu-nbd storage-daemon/qemu-storage-daemon)

@@ -36,39 +36,41 @@ expect='0 64K 0,1,2
 128K 64K 3
 192K 832K 0'
 
-# run BUILD CASE-ARRAY-NAME -> prints one result line
+# matches BUILD IMAGE OFFSET LENGTH PATTERN: the range holds only PATTERN
+matches() {
+    local out
+    out=$("$1/qemu-io" -r -c "read -P $5 $3 $4" "$2" 2>&1)
+    grep -q '^read ' <<<"$out" && ! grep -q 'verification failed' <<<"$out"
+}
+
+# run BUILD CASE-ARRAY-NAME: prints one result line
 run() {
-    local build=$1 img=$work/$2-$1.qcow2
-    local -n cmds=$2
+    local build=$1 name=$2 img=$work/$2-${1##*/}.qcow2
+    local -n cmds=$name
     "$build/qemu-img" create -q -f qcow2 "$img" 1M
     printf '%s\n' "${cmds[@]}" |
         timeout 60 "$build/qemu-io" "blkdebug::$img" >"$img.log" 2>&1 ||
-        { echo "qemu-io failed, see $img.log"; return; }
-    local bad="" off len pats p okp
+        { echo "qemu-io failed: $(tail -n 3 "$img.log")"; return; }
+    local bad="" off len pats p found
     while read -r off len pats; do
-        okp=""
+        found=""
         for p in ${pats//,/ }; do
-            if "$build/qemu-io" -r -c "read -P $p $off $len" "$img" 2>&1 |
-                grep -q '^read '; then
-                if ! "$build/qemu-io" -r -c "read -P $p $off $len" "$img" 2>&1 |
-                    grep -q 'verification failed'; then
-                    okp=$p; break
-                fi
-            fi
+            matches "$build" "$img" "$off" "$len" "$p" && { found=$p; break; }
         done
-        if [ -z "$okp" ]; then
-            # Name the pattern that the range holds now, if it is one of
-            # those the case wrote.
+        if [ -z "$found" ]; then
+            # Name what the range holds instead, if it is one of ours
             for p in 0 1 2 3; do
-                "$build/qemu-io" -r -c "read -P $p $off $len" "$img" 2>&1 |
-                    grep -q 'verification failed' || { okp="holds $p"; break; }
+                matches "$build" "$img" "$off" "$len" "$p" &&
+                    { found="holds pattern $p"; break; }
             done
-            bad="$bad [$off+$len: ${okp:-mixed data}]"
+            bad="$bad [$off+$len ${found:-holds other data}]"
         fi
     done <<<"$expect"
     local chk
-    chk=$("$build/qemu-img" check "$img" 2>&1 | grep -E 'No errors|ERROR|corruption|leaked' | head -n 1)
-    printf '%-8s %s | check: %s\n' "${bad:+CORRUPT}" "${bad:-data ok}" "$chk"
+    chk=$("$build/qemu-img" check "$img" 2>&1 |
+          grep -E 'No errors|ERROR|corruptions|leaked' | head -n 1)
+    printf '%-7s%s | qemu-img check: %s\n' "${bad:+CORRUPT}" \
+        "${bad:-all ranges as expected}" "$chk"
 }
 
 printf 'Case (a) rewrite vs discard + reuse\n'

@@ -22,6 +22,11 @@ list) list "${2:-}" ;;
 run)
     dir=${2:?build dir}
     tree=${3:-$TREE}
+    # ./check wants a system emulator even for tests that start no VM; a
+    # tools-only build (check-series) borrows the patched build's.
+    if ! ls "$dir"/qemu-system-* >/dev/null 2>&1; then
+        export QEMU_PROG=$PATCHED/qemu-system-x86_64
+    fi
     pass=0; fail=0; skip=0
     for t in $(list "$tree"); do
         if ! is_auto "$tree/tests/qemu-iotests/tests/$t"; then

@@ -20,6 +20,19 @@ echo "$out"
 read -r p f s <<<"$(summary <<<"$out")"
 count series-iotests "${p:-0}" "${f:-1}" "${s:-0}"
 
+echo "== series unit tests"
+for src in $(git -C "$TREE" diff --name-only --diff-filter=A base HEAD -- 'tests/unit/*.c'); do
+    t=$(basename "$src" .c)
+    if ninja -C "$PATCHED" "tests/unit/$t" >"$PATCHED/$t.build.log" 2>&1 &&
+       out=$(timeout 600 "$PATCHED/tests/unit/$t" 2>&1); then
+        echo "ok   $t"; count "$t" 1 0
+    else
+        echo "FAIL $t"; { tail -n 20 "$PATCHED/$t.build.log"; echo "${out:-}"; } |
+            tail -n 30 | sed 's/^/     /'
+        count "$t" 0 1
+    fi
+done
+
 echo "== make check-block"
 log=$PATCHED/meson-logs/testlog.json
 rm -f "$log"

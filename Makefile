@@ -3,7 +3,7 @@ SHELL := /bin/bash
 T := tools
 
 .PHONY: all build deps base tree tree-reset patched stock tools test \
-        series-iotests check-block checkpatch export check-series demo bench
+        series-iotests check-block checkpatch tsa export check-series demo bench
 
 all: build
 
@@ -36,6 +36,8 @@ check-block:
 	$(MAKE) -C build/patched check-block
 checkpatch:
 	$(T)/checkpatch.sh
+tsa:
+	$(T)/tsa.sh
 export:
 	$(T)/export.sh
 check-series: base

@@ -63,6 +63,13 @@ else
     count check-block 0 1
 fi
 
+echo "== clang thread-safety analysis"
+if "$TOP/tools/tsa.sh"; then
+    count tsa 1 0
+else
+    count tsa 0 1
+fi
+
 echo "== checkpatch"
 out=$("$TOP/tools/checkpatch.sh" 2>&1) || true
 echo "$out"

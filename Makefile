@@ -3,7 +3,7 @@ SHELL := /bin/bash
 T := tools
 
 .PHONY: all build deps base tree tree-reset patched stock tools test \
-        series-iotests check-block checkpatch tsa export check-series demo bench
+        series-iotests check-block checkpatch tsa export check-series demo bench stress
 
 all: build
 
@@ -44,3 +44,7 @@ check-series: base
 	$(T)/check-series.sh
 demo: stock patched
 	$(T)/demo.sh
+# Randomized concurrency stress with a shadow model (short mode; see
+# tools/stress.sh --help for the soak mode and options)
+stress:
+	$(T)/stress.sh

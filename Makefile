@@ -48,3 +48,7 @@ demo: stock patched
 # tools/stress.sh --help for the soak mode and options)
 stress:
 	$(T)/stress.sh
+# Stock vs patched side by side (docs/benchmarks.md); BENCH_QUICK=1 for a
+# smoke run
+bench: stock patched
+	$(T)/bench.sh

@@ -52,3 +52,8 @@ stress:
 # smoke run
 bench: stock patched
 	$(T)/bench.sh
+# qcow2 compressed write cache: stock vs patched cache off/on, O_DIRECT
+# target (docs/benchmarks-ccache.md); BENCH_CC_QUICK=1 for a smoke run
+.PHONY: bench-ccache
+bench-ccache:
+	$(T)/bench-ccache.sh

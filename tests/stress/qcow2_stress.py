@@ -423,6 +423,26 @@ class Run:
         cs = self.args.cluster
         return op.off <= cl * cs and op.off + op.len >= (cl + 1) * cs
 
+    def native_zero(self, op):
+        """Does qcow2 zero the whole-cluster parts of op in its L2 entries,
+        without ever writing data there?
+
+        Without extended L2 entries, the block layer hands the partial
+        clusters at the head and tail of a zero write to qcow2 as separate
+        requests, so only those can fall back to writing zeroed data.  With
+        extended L2 entries, the whole 4K-aligned request reaches
+        qcow2_subcluster_zeroize() in one piece, which fails with ENOTSUP if
+        a partially covered cluster is compressed; the block layer then
+        writes zeroed data over the whole request, which allocates normal
+        clusters for the fully covered clusters too (on both builds), and a
+        compressed write in flight on one of them then fails with EIO
+        ("Compression can't overwrite anything"): soak seed 13211711.
+        """
+        if not self.args.extended_l2:
+            return True
+        cs = self.args.cluster
+        return op.off % cs == 0 and op.len % cs == 0
+
     def conflicts(self, op):
         """Would op race a compressed write on the same cluster in a way
         that qcow2 is known not to handle (see --compressed-overlap)?"""
@@ -434,7 +454,7 @@ class Run:
                 if other.kind == "cwrite" or not (
                         other.kind == "trim" or
                         (other.kind in ("zero", "zero_nohole") and
-                         self.covers(other, cl))):
+                         self.covers(other, cl) and self.native_zero(other))):
                     return True
         return False
 

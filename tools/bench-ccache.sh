@@ -204,9 +204,13 @@ probe_cache() {
 probe_cache
 if [ "$SUPPORTED" = 1 ]; then
     VARIANTS=(stock off on)
+    # counting runs only: the patched build without the option (default
+    # auto, which should be on with an O_DIRECT target)
+    COUNT_VARIANTS=(stock off on auto)
     log "the patched build knows compressed-write-cache: variants stock, off, on"
 else
     VARIANTS=(stock patched)
+    COUNT_VARIANTS=(stock patched)
     log "*** $PATCHED/qemu-img does not know the qcow2 option compressed-write-cache"
     log "*** (the cache has not landed in that build): running stock and the patched build"
     log "*** WITHOUT the option only; the off/on variants are skipped and no goal is evaluated"
@@ -293,7 +297,7 @@ conv_cmd() {
         CMD=(convert -c -t none -f qcow2 -n --object "throttle-group,id=tg0,x-iops-total=$IOPS"
              --target-image-opts "$src"
              "driver=qcow2,file.driver=throttle,file.throttle-group=tg0,file.file.driver=file,file.file.filename=$tgt$(vopts "$v")")
-    elif [ "$v" = stock ] || [ "$v" = patched ]; then
+    elif [ "$v" = stock ] || [ "$v" = patched ] || [ "$v" = auto ]; then
         CMD=(convert -c -t none -f qcow2 -O qcow2 -n "$src" "$tgt")
     else
         CMD=(convert -c -t none -f qcow2 -n --target-image-opts "$src"
@@ -600,7 +604,7 @@ if want convert; then
         notslower "$(cmds)"
     run_rounds convert conv_once
     if [ "$COUNT" = 1 ]; then
-        for v in "${VARIANTS[@]}"; do conv_count "$v"; done
+        for v in "${COUNT_VARIANTS[@]}"; do conv_count "$v"; done
     fi
 fi
 if want throttle; then
@@ -615,7 +619,7 @@ if want backup; then
         none "same runs as the row above"
     run_rounds backup backup_once
     if [ "$COUNT" = 1 ]; then
-        for v in "${VARIANTS[@]}"; do backup_count "$v"; done
+        for v in "${COUNT_VARIANTS[@]}"; do backup_count "$v"; done
     fi
 fi
 
@@ -627,7 +631,7 @@ mkdir -p "$(dirname "$OUT")"
 export MODE ROUNDS WARMUP MIB TMIB IOPS CC_SIZE DATE_START DATE_END LOAD_START LOAD_END \
     BUSY_START BUSY_END IDLE_START MAXLOAD SUPPORTED FSTYPE FSDEV TMPBASE STOCK PATCHED TOP \
     CACHE_DIR COUNT TRACE_SET
-export VARIANTS_STR="${VARIANTS[*]}"
+export VARIANTS_STR="${VARIANTS[*]}" COUNT_VARIANTS_STR="${COUNT_VARIANTS[*]}"
 "$PY" - "$RES" "$META" "$CNT" "$VER" "$NOTES" "$OUT" <<'PYEOF'
 import json, os, re, statistics, subprocess, sys
 
@@ -636,7 +640,8 @@ E = os.environ
 VARIANTS = E['VARIANTS_STR'].split()
 SUPPORTED = E['SUPPORTED'] == '1'
 VLABEL = {'stock': 'stock', 'off': 'patched, cache off', 'on': 'patched, cache on',
-          'patched': 'patched (no cache option)'}
+          'patched': 'patched (no cache option)', 'auto': 'patched, no option (auto)'}
+COUNT_VARIANTS = E['COUNT_VARIANTS_STR'].split()
 OTHERS = [v for v in VARIANTS if v != 'stock']
 
 def lines(path):
@@ -794,12 +799,16 @@ if counts:
     w('of writes not aligned to the O_DIRECT block size.  "Reads at open" are the')
     w('probes and metadata reads of opening the image (including failed alignment')
     w('probes).  "Full-cluster writes" start and end on a 64 KiB boundary.')
+    if 'auto' in COUNT_VARIANTS:
+        w('"patched, no option (auto)" is a counting run only: the stock command line')
+        w('(no cache option: the default, auto, which should enable the cache because')
+        w('the target is opened with O_DIRECT) run with the patched binaries.')
     w('')
     w('| row | variant | I/O ops total | ratio to stock | writes | of which full-cluster | other writes | RMW reads | reads at open | MiB written | pwrite covers the file | fdatasync | target opened O_DIRECT | target after the run (qemu-img check) |')
     w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for row in counts:
         st = counts[row].get('stock')
-        for v in VARIANTS:
+        for v in COUNT_VARIANTS:
             c = counts[row].get(v)
             if not c:
                 w('| %s | %s | FAILED | | | | | | | | | | |' % (row, VLABEL[v]))

@@ -30,6 +30,7 @@ check), 2 usage or setup error.
 """
 
 import argparse
+import errno
 import json
 import os
 import random
@@ -76,7 +77,7 @@ class Fail(Exception):
 
 class Mut:
     """A request that changes data: write, cwrite, trim, zero, zero_nohole."""
-    __slots__ = ("op", "s", "c", "b0", "b1", "sb0", "sb1")
+    __slots__ = ("op", "s", "c", "b0", "b1", "sb0", "sb1", "failed", "wild")
 
     def __init__(self, op, s, b0, b1, sb0, sb1):
         self.op = op
@@ -84,6 +85,13 @@ class Mut:
         self.c = None       # logical time of completion (None: in flight)
         self.b0, self.b1 = b0, b1        # blocks [b0, b1) it touches
         self.sb0, self.sb1 = sb0, sb1    # blocks it certainly sets (strong)
+        # failed: the request failed (--inject): its blocks may hold its
+        # value or any earlier one.  wild: a failed compressed write, whose
+        # L2 entry qcow2 links before writing the data and does not unlink
+        # when that write fails (both builds): its clusters may hold
+        # anything, or fail to read, until they are written again.
+        self.failed = False
+        self.wild = False
 
 
 class Op:
@@ -117,11 +125,13 @@ INIT.c = -1
 
 
 class Model:
-    def __init__(self, nblocks, tag):
+    def __init__(self, nblocks, tag, history=False):
         self.nblocks = nblocks
         self.tag = tag
         self.live = [[INIT] for _ in range(nblocks)]
         self.reads = {}     # op id -> read Op in flight
+        # --crash: every mutation of every block, in submission order
+        self.hist = [[] for _ in range(nblocks)] if history else None
 
     def unit(self, opid, b):
         return MAGIC + struct.pack("<HIQ", self.tag, opid, b)
@@ -149,14 +159,22 @@ class Model:
         op.mut = m
         for b in range(b0, b1):
             self.live[b].append(m)
+        if self.hist is not None:
+            for b in range(b0, b1):
+                self.hist[b].append(m)
         for r in self.reads.values():
             lo, hi = max(b0, r.off // BLK), min(b1, (r.off + r.len) // BLK)
             for b in range(lo, hi):
                 r.extra.setdefault(b, []).append(m)
 
-    def complete_mut(self, op, clock):
+    def complete_mut(self, op, clock, failed=False):
         m = op.mut
         m.c = clock
+        if failed:
+            # the range becomes "unknown": any of the values involved
+            m.failed = True
+            m.wild = op.kind == "cwrite"
+            m.sb1 = m.sb0
         for b in range(m.sb0, m.sb1):
             # Whatever completed before m was submitted can no longer be
             # seen by a read that starts from now on.
@@ -189,8 +207,29 @@ class Model:
                 struct.unpack("<IQ", x[4:]) for x in sorted(units))
         return "unknown bytes %s..." % chunk[:32].hex()
 
+    def after_crash(self, b, durable_before):
+        """The values block b may hold after a crash, if every mutation that
+        completed before logical time durable_before was flushed (an NBD
+        flush submitted at that time completed before the crash).
+
+        A strong mutation d of b that is durable supersedes every mutation
+        that completed before d was submitted; everything else (mutations
+        in flight at the crash or not flushed, trims, failed requests, and
+        what raced with d) may or may not have reached the image."""
+        hist = self.hist[b]
+        maxds = None
+        for m in hist:
+            if (m.c is not None and m.c < durable_before and
+                    m.sb0 <= b < m.sb1 and not m.failed):
+                if maxds is None or m.s > maxds:
+                    maxds = m.s
+        return [x for x in [INIT] + hist
+                if maxds is None or x.c is None or x.c >= maxds]
+
     def check_block(self, b, chunk, cands, concurrent):
         """True if chunk is an allowed value for block b."""
+        if any(m.wild for m in cands):
+            return True
         for m in cands:
             if chunk == self.block_value(m, b):
                 return True
@@ -226,7 +265,8 @@ class Model:
                 o = m.op
                 what = "data of #%d" % o.id if o.kind in ("write", "cwrite") \
                     else "zeroes"
-                out.append("%s (%s t=[%s,%s])" % (what, o.kind, m.s, m.c))
+                out.append("%s (%s t=[%s,%s]%s)" % (what, o.kind, m.s, m.c,
+                                                  " failed" if m.failed else ""))
         return "; ".join(out)
 
 
@@ -236,6 +276,59 @@ KIND_WEIGHTS = [
     ("write", 30), ("read", 28), ("trim", 12), ("zero", 9),
     ("zero_nohole", 5), ("cwrite", 12), ("flush", 1),
 ]
+
+# --compressed-heavy: a third of the requests are compressed writes
+COMPRESSED_HEAVY_WEIGHTS = [
+    ("write", 20), ("read", 22), ("trim", 10), ("zero", 8),
+    ("zero_nohole", 4), ("cwrite", 35), ("flush", 1),
+]
+
+# --inject: blkdebug events that error injection windows pick from (data
+# writes and reads, L2 and refcount updates, cluster allocation and frees)
+INJECT_EVENTS = [
+    "write_aio", "write_compressed", "read_aio", "read_compressed",
+    "l2_update", "l2_update_compressed", "l2_alloc_write", "l2_load",
+    "refblock_update", "refblock_update_part", "refblock_alloc",
+    "refblock_load", "cluster_alloc", "cluster_alloc_bytes",
+    "cluster_alloc_space", "cluster_free", "cow_read", "cow_write",
+    "pwritev", "pwritev_zero",
+]
+INJECT_ERRNOS = (errno.EIO, errno.ENOSPC)
+
+
+def inject_plan(seed, duration, nwin):
+    """Error injection windows: [(on_time, off_time, event, errno, count,
+    iotype)], a pure function of the seed."""
+    rng = random.Random(seed * 31 + 7)
+    seg = duration * 0.8 / nwin
+    plan = []
+    for k in range(nwin):
+        on = seg * k + rng.uniform(0.1, seg * 0.5)
+        off = on + rng.uniform(0.05, max(0.06, min(0.5, seg * 0.4)))
+        plan.append((on, off, rng.choice(INJECT_EVENTS),
+                     rng.choice(INJECT_ERRNOS), rng.choice((1, 1, 2, 3)),
+                     rng.choice((None, None, "write"))))
+    return plan
+
+
+def blkdebug_node(image, plan):
+    """A blkdebug node whose state starts at 1 and moves on at every flush
+    of the qcow2 node above it (event flush_to_os), which only the control
+    connection sends: in state 2k, window k is open and the first
+    occurrence of its event makes the next `count` I/O requests (of its
+    iotype) fail with its errno; odd states inject nothing."""
+    inject, states = [], []
+    for k, (_, _, event, err, count, iotype) in enumerate(plan):
+        for _ in range(count):
+            r = {"event": event, "state": 2 * k + 2, "errno": err,
+                 "once": True, "immediately": False}
+            if iotype:
+                r["iotype"] = iotype
+            inject.append(r)
+    for st in range(1, 2 * len(plan) + 1):
+        states.append({"event": "flush_to_os", "state": st, "new_state": st + 1})
+    return {"driver": "blkdebug", "node-name": "dbg0", "image": image,
+            "inject-error": inject, "set-state": states}
 
 
 def gen_op(rng, i, size, cluster, kinds):
@@ -280,6 +373,9 @@ class Daemon:
                     "--blockdev", "driver=throttle,node-name=thr0,"
                     "throttle-group=tg0,file=file0"]
             lower = "thr0"
+        if args.inject:
+            cmd += ["--blockdev", json.dumps(blkdebug_node(lower, args.plan))]
+            lower = "dbg0"
         qopts = "driver=qcow2,node-name=qcow0,file=%s,discard=unmap" % lower
         if args.l2_cache:
             qopts += ",l2-cache-size=%s" % args.l2_cache
@@ -337,11 +433,13 @@ class Daemon:
 
 
 class Conn:
-    def __init__(self, idx, uri, export, depth):
+    def __init__(self, idx, uri, export, depth, structured=True):
         self.idx = idx
         self.export = export
         self.depth = depth
         self.h = nbd.NBD()
+        if not structured:
+            self.h.set_request_structured_replies(False)
         self.h.connect_uri(uri)
         self.fd = self.h.aio_get_fd()
         self.inflight = 0
@@ -359,6 +457,15 @@ class Run:
         self.counts = {}
         self.oplog = []
         self.cl_inflight = {}
+        self.killed = False
+        self.flush_smax = -1        # latest submission of a completed flush
+        self.errs = {}              # errno -> failed requests (--inject)
+        self.err_times = []
+        self.ctl_times = []         # (on/off, sent, completed, errno)
+        self.extra_id = 1 << 30
+        # --crash: when to kill the daemon (seeded)
+        self.kill_at = random.Random(args.seed * 13 + 5).uniform(
+            min(0.2, args.duration), args.duration)
 
     def tick(self):
         self.clock += 1
@@ -381,6 +488,9 @@ class Run:
             return 1
 
     def complete(self, op, err):
+        if self.killed:
+            # a reply that arrives after the kill does not count
+            return 1
         op.c = self.tick()
         op.t = time.monotonic() - self.t0
         for cl in self.clusters(op):
@@ -396,9 +506,15 @@ class Run:
             self.model.complete_read(op)
         if e:
             op.err = e
-            self.fail("op %s failed: %s" % (op.describe(), os.strerror(e)))
+            if self.args.inject and e in INJECT_ERRNOS:
+                self.errs[e] = self.errs.get(e, 0) + 1
+                self.err_times.append(time.monotonic() - self.t0)
+            else:
+                self.fail("op %s failed: %s" % (op.describe(), os.strerror(e)))
+        elif op.kind == "flush":
+            self.flush_smax = max(self.flush_smax, op.s)
         if op.mut is not None:
-            self.model.complete_mut(op, op.c)
+            self.model.complete_mut(op, op.c, failed=bool(e))
         elif op.kind == "read" and not e:
             data = op.buf.to_bytearray()
             bad = self.model.check_read(op, data)
@@ -511,16 +627,18 @@ class Run:
     def workload(self):
         a = self.args
         rng = random.Random(a.seed)
-        kinds = [(k, w) for k, w in KIND_WEIGHTS if k not in a.skip]
+        kinds = [(k, w) for k, w in a.weights if k not in a.skip and w > 0]
         plain = [c.idx for c in self.conns if c.export == "plain"]
         comp = [c.idx for c in self.conns if c.export == "comp"]
         np_, nc = 0, 0
         i = 0
-        end = self.t0 + a.duration
+        end = self.t0 + (self.kill_at if a.crash else a.duration)
         next_report = self.t0 + 5
         pending = None
         while True:
             now = time.monotonic()
+            if a.inject:
+                self.control(now)
             stop = now >= end or (a.ops and i >= a.ops) or \
                 (self.failures and not a.keep_going)
             if stop:
@@ -547,6 +665,10 @@ class Run:
                     # flight on them.
                     if any(cl in self.cl_inflight for cl in self.clusters(pending)):
                         break
+                    if pending.pre is not None and pending.pre.err:
+                        # its zero write failed (--inject): drop it
+                        pending = None
+                        continue
                     if pending.pre is None:
                         z = Op(pending.id, "zero", pending.off, pending.len)
                         z.conn = pending.conn
@@ -564,13 +686,192 @@ class Run:
                 print("  %5.1fs %d ops done, %d in flight" % (
                     now - self.t0, self.ops_done,
                     sum(c.inflight for c in self.conns)), flush=True)
-        # drain
+        self.issued = i - (1 if pending is not None else 0)
+        if a.crash:
+            self.kill_clock = self.tick()
+            self.kill_time = time.monotonic() - self.t0
+            self.kill_inflight = sum(c.inflight for c in self.conns)
+            self.killed = True
+            self.daemon.kill()
+            return
+        # drain (and close the error injection windows still open)
         deadline = time.monotonic() + 60
-        while any(c.inflight for c in self.conns):
+        while any(c.inflight for c in self.conns) or (
+                a.inject and self.ctl_next < len(self.ctl_plan)):
             if time.monotonic() > deadline:
                 raise Fail("requests did not complete within 60 s of the end")
+            if a.inject:
+                self.control(float("inf"))
             self.pump(0.2)
-        self.issued = i - (1 if pending is not None else 0)
+
+    # ------------------------------------------------------ --inject
+
+    def control(self, now):
+        """Open and close the error injection windows, in order, with
+        flushes on the control connection (see blkdebug_node())."""
+        if self.ctl_busy or self.ctl_next >= len(self.ctl_plan):
+            return
+        if now < self.t0 + self.ctl_plan[self.ctl_next]:
+            return
+        c = self.conns[self.ctl]
+        rec = ["on" if self.ctl_next % 2 == 0 else "off",
+               time.monotonic() - self.t0, None, 0]
+        self.ctl_times.append(rec)
+
+        def done(err, rec=rec):
+            if self.killed:
+                return 1
+            rec[2] = time.monotonic() - self.t0
+            rec[3] = err.value
+            self.ctl_busy = False
+            c.inflight -= 1
+            return 1
+        c.h.aio_flush(completion=done)
+        c.inflight += 1
+        self.ctl_busy = True
+        self.ctl_next += 1
+
+    def wait_op(self, op, timeout=60):
+        deadline = time.monotonic() + timeout
+        while op.c is None:
+            if time.monotonic() > deadline:
+                raise Fail("op %s did not complete" % op.describe())
+            self.pump(0.2)
+
+    def rewrite_wild(self):
+        """Write every cluster that a failed compressed write may have left
+        with a dangling L2 entry again (with normal writes), so that the
+        final checks can read it."""
+        a = self.args
+        bpc = a.cluster // BLK
+        wild = sorted({b // bpc for b in range(self.model.nblocks)
+                       if any(m.wild for m in self.model.live[b])})
+        plain = [c.idx for c in self.conns if c.export == "plain"]
+        for cl in wild:
+            for _ in range(5):
+                op = Op(self.extra_id, "write", cl * a.cluster, a.cluster)
+                self.extra_id += 1
+                op.conn = plain[0]
+                self.submit(op)
+                self.wait_op(op)
+                if not op.err:
+                    break
+        return len(wild)
+
+    def inject_summary(self):
+        """Windows, and how many requests failed while each was open (from
+        its opening flush to the next window's)."""
+        opens = [r[1] for r in self.ctl_times if r[0] == "on"]
+        hit = 0
+        for k, t in enumerate(opens):
+            t_next = opens[k + 1] if k + 1 < len(opens) else float("inf")
+            if any(t <= x < t_next for x in self.err_times):
+                hit += 1
+        return len(opens), hit
+
+    # ------------------------------------------------------ --crash
+
+    def qimg(self, *args):
+        return subprocess.run([os.path.join(self.args.build_dir, "qemu-img")]
+                              + list(args), capture_output=True, text=True,
+                              timeout=300)
+
+    def check_json(self, img, *extra):
+        p = self.qimg("check", "--output=json", *extra, img)
+        try:
+            j = json.loads(p.stdout)
+        except ValueError:
+            j = None
+        return p, j
+
+    def check_consistent(self, img, what, allow_leaks):
+        """qemu-img check: no corruption; leaks (if allowed) must be repaired
+        by -r leaks, after which the image must be clean."""
+        p, j = self.check_json(img)
+        if j is None or j.get("corruptions", 0) or j.get("check-errors", 0) \
+                or (j.get("leaks", 0) and not allow_leaks):
+            human_out = self.qimg("check", img)
+            self.fail("%s: qemu-img check (exit %d): %s\n%s" % (
+                what, p.returncode, (p.stdout.strip() or p.stderr.strip())[-1500:],
+                "\n".join((human_out.stdout + human_out.stderr).splitlines()[:30])))
+            return None
+        leaks = j.get("leaks", 0)
+        if leaks:
+            r = self.qimg("check", "-r", "leaks", img)
+            p2, j2 = self.check_json(img)
+            if r.returncode != 0 or j2 is None or p2.returncode != 0 or any(
+                    j2.get(k, 0) for k in ("corruptions", "leaks", "check-errors")):
+                self.fail("%s: %d leaked clusters, and qemu-img check -r leaks "
+                          "(exit %d) did not leave a clean image: %s" % (
+                              what, leaks, r.returncode,
+                              (r.stdout + r.stderr + p2.stdout).strip()[-1500:]))
+                return None
+        return leaks
+
+    def image_flags(self, img):
+        p = self.qimg("info", "--output=json", img)
+        try:
+            j = json.loads(p.stdout)
+        except ValueError:
+            self.fail("qemu-img info failed: %s" % (p.stdout + p.stderr).strip())
+            return None, None
+        data = j.get("format-specific", {}).get("data", {})
+        return bool(j.get("dirty-flag")), bool(data.get("corrupt"))
+
+    def crash_checks(self, img, workdir):
+        """After kill -9: the image opens, has no corruption (leaks are
+        repaired), and every block holds a value allowed after a crash."""
+        a = self.args
+        st = self.crash_stats = {"leaks": 0, "dirty": False}
+        dirty, corrupt = self.image_flags(img)
+        st["dirty"] = dirty
+        if corrupt:
+            self.fail("after the kill, the image is marked corrupt")
+            return
+        if not (a.lazy_refcounts and dirty):
+            # Without lazy refcounts, qcow2 orders its metadata writes so
+            # that a crash can only leak clusters.  (A dirty image with lazy
+            # refcounts is repaired when it is opened read-write; qemu-img
+            # check reports its refcounts until then, as documented.)
+            if self.check_consistent(img, "after the kill", True) is None:
+                return
+        p = subprocess.run([os.path.join(a.build_dir, "qemu-io"), "-f", "qcow2",
+                            "-c", "read 0 4k", img],
+                           capture_output=True, text=True, timeout=300)
+        if p.returncode != 0 or "failed" in p.stdout + p.stderr:
+            self.fail("after the kill, the image does not open read-write: %s"
+                      % (p.stdout + p.stderr).strip()[-1500:])
+            return
+        leaks = self.check_consistent(img, "after the kill and a read-write "
+                                      "open", True)
+        if leaks is None:
+            return
+        st["leaks"] = leaks
+        raw = os.path.join(workdir, "crash.raw")
+        p = self.qimg("convert", "-f", "qcow2", "-O", "raw", img, raw)
+        if p.returncode != 0:
+            self.fail("after the kill: qemu-img convert failed: %s" %
+                      (p.stdout + p.stderr).strip())
+            return
+        with open(raw, "rb") as f:
+            got = f.read()
+        os.unlink(raw)
+        nbad = 0
+        st["durable"] = 0
+        for b in range(self.model.nblocks):
+            cands = self.model.after_crash(b, self.flush_smax)
+            if len(cands) == 1:
+                st["durable"] += 1
+            blk = got[b * BLK:(b + 1) * BLK]
+            if not self.model.check_block(b, blk, cands, False):
+                nbad += 1
+                if nbad <= 8:
+                    self.fail("after the kill: guest block %d (offset %s) holds "
+                              "%s; allowed: %s" % (
+                                  b, human(b * BLK), self.model.decode(blk),
+                                  self.model.describe_cands(cands)))
+        if nbad > 8:
+            self.fail("after the kill: ... %d bad blocks in all" % nbad)
 
     def final_read(self):
         """Read the whole image with nothing in flight; check every block."""
@@ -581,7 +882,14 @@ class Run:
         nbad = 0
         for off in range(0, a.size, chunk):
             n = min(chunk, a.size - off)
-            data = h.pread(n, off)
+            for attempt in range(5):
+                try:
+                    data = h.pread(n, off)
+                    break
+                except nbd.Error:
+                    # a leftover injected error (--inject) fails one request
+                    if not a.inject or attempt == 4:
+                        raise
             out += data
             for i in range(n // BLK):
                 b = off // BLK + i
@@ -655,19 +963,43 @@ class Run:
             self.daemon = daemon
             self.conns = []
             for i in range(a.conns):
+                # --inject: QEMU's NBD server drops the connection when a
+                # read fails within a structured (sparse) reply, on both
+                # builds; simple replies carry the error to the request
                 self.conns.append(Conn(len(self.conns), daemon.uri("plain"),
-                                       "plain", a.depth))
+                                       "plain", a.depth, not a.inject))
             if "cwrite" not in a.skip:
                 for i in range(a.cconns):
                     self.conns.append(Conn(len(self.conns), daemon.uri("comp"),
-                                           "comp", a.cdepth))
-            self.model = Model(a.size // BLK, a.seed & 0xffff)
+                                           "comp", a.cdepth, not a.inject))
+            if a.inject:
+                self.ctl = len(self.conns)
+                self.conns.append(Conn(self.ctl, daemon.uri("plain"), "ctl", 1))
+                self.ctl_plan = [t for w in a.plan for t in w[:2]]
+                self.ctl_next = 0
+                self.ctl_busy = False
+            self.model = Model(a.size // BLK, a.seed & 0xffff, history=a.crash)
             self.t0 = time.monotonic()
             try:
                 self.workload()
+                if a.inject:
+                    self.nwild = self.rewrite_wild()
             except nbd.Error as e:
                 self.fail("NBD error: %s (daemon: %s)" % (e, daemon.tail(5)))
             io_time = time.monotonic() - self.t0
+            if a.crash and self.killed:
+                for c in self.conns:
+                    try:
+                        c.h.close()
+                    except Exception:  # pylint: disable=broad-except
+                        pass
+                self.conns = []
+                self.crash_checks(img, workdir)
+                keep = bool(self.failures) and not a.no_keep
+                self.report(io_time, workdir if keep else None)
+                if keep:
+                    self.save(workdir)
+                return 1 if self.failures else 0
             try:
                 final = self.final_read()
             except nbd.Error as e:
@@ -685,7 +1017,16 @@ class Run:
                     rc, daemon.tail()))
             elif "corrupt" in daemon.tail(200).lower():
                 self.fail("qemu-storage-daemon reported:\n%s" % daemon.tail())
-            self.img_check(build, img)
+            if a.inject:
+                # injected errors may leak clusters (documented); they must
+                # not corrupt the image nor mark it corrupt
+                _, corrupt = self.image_flags(img)
+                if corrupt:
+                    self.fail("the image is marked corrupt after injected errors")
+                self.inject_leaks = self.check_consistent(img, "after injected "
+                                                          "errors", True)
+            else:
+                self.img_check(build, img)
             if final is not None:
                 self.disk_compare(build, img, workdir, final)
             keep = bool(self.failures) and not a.no_keep
@@ -744,11 +1085,35 @@ class Run:
             cmd += ["--l2-cache", a.l2_cache]
         if a.compressed_overlap:
             cmd.append("--compressed-overlap")
+        if a.compressed_heavy:
+            cmd.append("--compressed-heavy")
+        if a.crash:
+            cmd.append("--crash")
+        if a.inject:
+            cmd += ["--inject", "--inject-windows", str(a.inject_windows)]
         return " ".join(cmd)
 
     def report(self, io_time, kept):
         a = self.args
         counts = " ".join("%s=%d" % (k, self.counts[k]) for k in sorted(self.counts))
+        if a.crash and self.killed:
+            st = getattr(self, "crash_stats", {})
+            counts += "; killed after %.2f s with %d in flight; %d flushes " \
+                "done; %s of %d blocks exact; dirty=%s; leaks repaired=%s" % (
+                    self.kill_time, self.kill_inflight,
+                    self.counts.get("flush", 0), st.get("durable", "-"),
+                    self.model.nblocks, st.get("dirty", "-"), st.get("leaks", "-"))
+        if a.inject:
+            nwin, hit = self.inject_summary()
+            counts += "; injection windows %d (%s), %d with failed requests; " \
+                "failed requests: %s; clusters rewritten after failed " \
+                "compressed writes: %s; leaks repaired=%s" % (
+                    nwin, ",".join("%s/%s/x%d%s" % (w[2], errno.errorcode[w[3]],
+                                                    w[4], "/" + w[5] if w[5] else "")
+                                   for w in a.plan),
+                    hit, " ".join("%s=%d" % (errno.errorcode[k], v)
+                                  for k, v in sorted(self.errs.items())) or "none",
+                    getattr(self, "nwild", "-"), getattr(self, "inject_leaks", "-"))
         if self.failures:
             print("FAIL seed=%d variant=%s build=%s: %d problem(s); first after "
                   "%.2f s of I/O (%d requests completed); %d requests in %.1f s (%s)"
@@ -781,8 +1146,8 @@ def main():
     ap.add_argument("--conns", type=int, default=6, help="plain NBD connections")
     ap.add_argument("--depth", type=int, default=8,
                     help="requests in flight per plain connection (max 16)")
-    ap.add_argument("--cconns", type=int, default=2,
-                    help="connections to the compress filter export")
+    ap.add_argument("--cconns", type=int, default=None,
+                    help="connections to the compress filter export (default 2)")
     ap.add_argument("--cdepth", type=int, default=4)
     ap.add_argument("--iops", type=int, default=3000,
                     help="throttle limit on the qcow2 file (0: no throttle node)")
@@ -796,6 +1161,20 @@ def main():
                     "compressed write on the same cluster (other than trims "
                     "and whole-cluster zero writes); qcow2 does not handle "
                     "these, on either build")
+    ap.add_argument("--compressed-heavy", action="store_true",
+                    help="a third of the requests are compressed writes, on "
+                    "4 compress connections (unless --cconns is given)")
+    ap.add_argument("--crash", action="store_true",
+                    help="kill -9 the daemon at a random time (seeded) before "
+                    "--duration, then check the image: it opens, qemu-img "
+                    "check finds no corruption (leaks are repaired with -r "
+                    "leaks), every block written and flushed holds its data")
+    ap.add_argument("--inject", action="store_true",
+                    help="blkdebug error injection (EIO, ENOSPC) in windows "
+                    "opened during the I/O: failed requests are allowed, the "
+                    "daemon must quit cleanly and the image stay consistent")
+    ap.add_argument("--inject-windows", type=int, default=4,
+                    help="error injection windows per run (default 4)")
     ap.add_argument("--keep-going", action="store_true",
                     help="do not stop the random I/O at the first problem")
     ap.add_argument("--log-ops", action="store_true",
@@ -825,7 +1204,20 @@ def main():
         ap.error("size must be a multiple of the cluster size, >= 4 clusters")
     if not 1 <= a.depth <= 16 or not 1 <= a.cdepth <= 16:
         ap.error("depth must be 1..16 (the server's limit per connection)")
+    if a.cconns is None:
+        a.cconns = 4 if a.compressed_heavy else 2
+    if a.crash and a.inject:
+        ap.error("--crash and --inject do not go together")
     a.skip = {k for k in a.skip.split(",") if k}
+    a.weights = list(COMPRESSED_HEAVY_WEIGHTS if a.compressed_heavy
+                     else KIND_WEIGHTS)
+    if a.crash:
+        # more flushes, so that more writes must survive the kill
+        a.weights = [(k, 6 if k == "flush" else w) for k, w in a.weights]
+    if a.inject:
+        # flushes switch blkdebug's state: only the control connection
+        # sends them
+        a.skip.add("flush")
     unknown = a.skip - {k for k, _ in KIND_WEIGHTS}
     if unknown:
         ap.error("unknown kinds: %s" % ",".join(unknown))
@@ -837,13 +1229,20 @@ def main():
         a.skip.add("cwrite")
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
-    a.variant = "%s%s%s" % (human(a.cluster), "+extended_l2" if a.extended_l2 else "",
-                            "+lazy_refcounts" if a.lazy_refcounts else "")
+    a.variant = "%s%s%s%s" % (human(a.cluster), "+extended_l2" if a.extended_l2 else "",
+                              "+lazy_refcounts" if a.lazy_refcounts else "",
+                              "+compressed_heavy" if a.compressed_heavy else "")
+    if a.inject:
+        if a.inject_windows < 1:
+            ap.error("--inject-windows must be >= 1")
+        a.plan = inject_plan(a.seed, a.duration, a.inject_windows)
     print("seed=%d build=%s variant=%s size=%s duration=%gs conns=%dx%d+%dx%d "
-          "iops=%d%s" % (a.seed, a.build, a.variant, human(a.size), a.duration,
-                         a.conns, a.depth, a.cconns if "cwrite" not in a.skip else 0,
-                         a.cdepth, a.iops,
-                         " skip=" + ",".join(sorted(a.skip)) if a.skip else ""),
+          "iops=%d%s%s" % (a.seed, a.build, a.variant, human(a.size), a.duration,
+                           a.conns, a.depth, a.cconns if "cwrite" not in a.skip else 0,
+                           a.cdepth, a.iops,
+                           " skip=" + ",".join(sorted(a.skip)) if a.skip else "",
+                           " mode=crash" if a.crash else
+                           " mode=inject" if a.inject else ""),
           flush=True)
 
     def on_term(signum, frame):

@@ -1,0 +1,307 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Run QEMU's image fuzzer (tests/image-fuzzer) against qemu-io builds.
+
+For every seed and every build, tests/image-fuzzer/runner.py generates a
+fuzzed qcow2 image (the same image and the same $off/$len for the same
+seed, whatever the build) and runs a fixed list of commands on a copy of
+it: qemu-io sequences of aio_write (normal, compressed, zero with unmap),
+aio_read, discard and aio_flush, so that requests overlap in flight, plus
+qemu-img check.  qemu-io runs under a wrapper that disables core dumps and
+turns a run that does not exit within --timeout seconds into a hang.
+
+Reported per build: images fuzzed, commands run, commands that died by a
+signal (abort, assertion failure, segfault...), hangs, and the commands in
+which qcow2 reported corruption through its corruption handling
+("Marking image as corrupt", or refusing a read-write open of an image
+marked corrupt).  A failure that happens on stock as well is a pre-existing
+upstream issue; one only on the patched build is a regression.
+
+Exit status: 0 if the patched build (the last --build) has no abort,
+assertion failure, signal or hang that stock does not have too; 1 otherwise;
+2 usage or setup error.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PY = "/usr/bin/python3"
+
+# The commands: JSON for runner.py -c.  Every command runs on a fresh copy
+# of the fuzzed image; $off and $len are random (seeded), sector aligned.
+COMMANDS = [
+    ["qemu-io", "-f", "qcow2", "$test_img",
+     "-c", "aio_write -P 0x11 $off $len",
+     "-c", "aio_read $off $len",
+     "-c", "discard $off $len",
+     "-c", "aio_write -z -u $off $len",
+     "-c", "aio_read $off $len",
+     "-c", "aio_write -P 0x12 $off $len",
+     "-c", "aio_flush",
+     "-c", "read $off $len"],
+    ["qemu-io", "-f", "qcow2", "$test_img",
+     "-c", "aio_write -c -P 0x21 0 64k",
+     "-c", "aio_read 0 128k",
+     "-c", "discard 0 64k",
+     "-c", "aio_write -P 0x22 32k 64k",
+     "-c", "aio_write -c -P 0x23 64k 64k",
+     "-c", "aio_write -z -u 0 128k",
+     "-c", "aio_read 0 128k",
+     "-c", "aio_flush",
+     "-c", "read 0 128k"],
+    ["qemu-io", "-f", "qcow2", "$test_img",
+     "-c", "aio_write -c -P 0x31 $off $len",
+     "-c", "aio_read $off $len",
+     "-c", "aio_write -P 0x32 0 4k",
+     "-c", "discard $off $len",
+     "-c", "aio_write -c -P 0x33 $off $len",
+     "-c", "aio_write -z $off $len",
+     "-c", "aio_flush",
+     "-c", "read $off $len"],
+    ["qemu-img", "check", "-f", "qcow2", "$test_img"],
+]
+
+# Fuzzer configurations (runner.py --config): None fuzzes a random part of
+# every field, the header included, so that most images do not even open;
+# "tables" keeps the header valid and fuzzes a random part of the L1, L2
+# and refcount table entries, which the I/O paths then follow.
+CONFIGS = [
+    ("all", None),
+    ("tables", [["l1_table"], ["l2_tables"], ["refcount_table"],
+                ["refcount_blocks"]]),
+]
+
+WRAPPER = r'''#!/usr/bin/python3
+# qemu-io wrapper for the image fuzzer: no core dumps, and a hang (no exit
+# within the timeout) is reported as death by SIGALRM, which qemu-io does
+# not use; a child that died by a signal is reported with that signal.
+import os, resource, signal, subprocess, sys
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+real, timeout = sys.argv[1], float(sys.argv[2])
+p = subprocess.Popen([real] + sys.argv[3:])
+try:
+    rc = p.wait(timeout=timeout)
+except subprocess.TimeoutExpired:
+    p.kill()
+    p.wait()
+    sys.stdout.flush()
+    sys.stderr.write("FUZZ-HANG: no exit within %g s\n" % timeout)
+    sys.stderr.flush()
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGALRM)
+    sys.exit(124)
+if rc < 0:
+    signal.signal(-rc, signal.SIG_DFL)
+    os.kill(os.getpid(), -rc)
+sys.exit(rc)
+'''
+
+# runner.py and its qcow2 generator predate Python 3.11, whose
+# random.sample() no longer takes a set (TypeError in
+# layout.py:_get_available_clusters()).  Run them unchanged, with sets
+# sorted first: deterministic for a seed, the same for every build.
+SHIM = r'''#!/usr/bin/python3
+import random, runpy, sys
+_sample = random.sample
+def sample(population, k, **kw):
+    if isinstance(population, (set, frozenset)):
+        population = sorted(population)
+    return _sample(population, k, **kw)
+random.sample = sample
+runner = sys.argv[1]
+sys.argv = sys.argv[1:]
+sys.path.insert(0, __import__("os").path.dirname(runner))
+runpy.run_path(runner, run_name="__main__")
+'''
+
+SUMMARY = re.compile(
+    r"Seed: (?P<seed>\S+)\nCommand: (?P<cmd>.*)\nTest directory: .*\n"
+    r"Backing file: .*\n(?:PASS: Application exited with the code '(?P<rc>-?\d+)'"
+    r"|FAIL: Test terminated by signal (?P<sig>\w+))\n")
+
+
+def parse_log(text):
+    """[(command, rc or None, signal or None, output)] from a runner test.log
+    written with -v (the output of each command precedes its summary)."""
+    out, pos = [], 0
+    for m in SUMMARY.finditer(text):
+        out.append((m.group("cmd"), int(m.group("rc")) if m.group("rc") else None,
+                    m.group("sig"), text[pos:m.start()]))
+        pos = m.end()
+    return out
+
+
+def classify(rc, sig, output):
+    """The problems of one command: a list of strings (empty: fine)."""
+    probs = []
+    if sig == "SIGALRM" or "FUZZ-HANG" in output:
+        probs.append("hang")
+    elif sig:
+        probs.append("signal " + sig)
+    if "Assertion" in output or "assertion failed" in output.lower():
+        probs.append("assertion failure")
+    if "Segmentation fault" in output or "Aborted" in output and not sig:
+        probs.append("crash message")
+    return probs
+
+
+def corrupt_reported(output):
+    return ("Marking image as corrupt" in output or
+            "Image is corrupt" in output)
+
+
+def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer):
+    qemu_io = os.path.join(build, "qemu-io")
+    qemu_img = os.path.join(build, "qemu-img")
+    env = dict(os.environ)
+    env["QEMU_IO"] = "%s %s %s %g" % (PY, wrapper, qemu_io, timeout)
+    env["QEMU_IMG"] = qemu_img
+    res = {}
+    for seed, (cname, config) in [(s, c) for s in seeds for c in CONFIGS]:
+        d = os.path.join(workdir, name, "%s-%d" % (cname, seed))
+        os.makedirs(d)
+        cmd = [PY, shim, os.path.join(fuzzer, "runner.py"), "-k", "-v",
+               "-s", str(seed), "-c", json.dumps(COMMANDS)]
+        if config is not None:
+            cmd += ["--config", json.dumps(config)]
+        p = subprocess.run(cmd + [d, os.path.join(fuzzer, "qcow2")],
+                           capture_output=True, text=True, env=env,
+                           timeout=timeout * (len(COMMANDS) + 2) + 120)
+        seed = "%s-%d" % (cname, seed)
+        log = os.path.join(d, "test-1", "test.log")
+        try:
+            with open(log, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            text = ""
+        cmds = parse_log(text)
+        res[seed] = {
+            "runner_rc": p.returncode,
+            "image": os.path.exists(os.path.join(d, "test-1", "test.img")),
+            "opened": sum(1 for c, rc, sig, o in cmds if "can't open" not in o
+                          and "Could not open" not in o),
+            "cmds": [(c, rc, sig, classify(rc, sig, o), corrupt_reported(o),
+                      o[-600:]) for c, rc, sig, o in cmds],
+        }
+        if p.returncode != 0 and not cmds:
+            res[seed]["error"] = (p.stdout + p.stderr)[-600:]
+        elif not any(c[3] for c in res[seed]["cmds"]):
+            shutil.rmtree(d, ignore_errors=True)
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", action="append", default=[],
+                    help="NAME=DIR (a build directory with qemu-io and "
+                    "qemu-img); give stock first, then patched")
+    ap.add_argument("--seeds", default="1-100",
+                    help="fixed seeds: A-B or a comma separated list")
+    ap.add_argument("--timeout", type=float, default=30,
+                    help="seconds after which a qemu-io run is a hang")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work directory")
+    ap.add_argument("--json", default=None, help="write the results there")
+    a = ap.parse_args()
+    builds = []
+    for b in a.build or ["stock=%s/build/stock" % TOP,
+                         "patched=%s/build/patched" % TOP]:
+        if "=" not in b:
+            ap.error("--build NAME=DIR")
+        n, d = b.split("=", 1)
+        if not os.access(os.path.join(d, "qemu-io"), os.X_OK):
+            ap.error("no qemu-io in %s" % d)
+        builds.append((n, os.path.abspath(d)))
+    seeds = []
+    for part in a.seeds.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            seeds += list(range(int(lo), int(hi) + 1))
+        elif part:
+            seeds.append(int(part))
+    fuzzer = os.path.join(TOP, "build", "qemu", "tests", "image-fuzzer")
+    if not os.path.exists(os.path.join(fuzzer, "runner.py")):
+        ap.error("no %s/runner.py" % fuzzer)
+
+    workdir = tempfile.mkdtemp(prefix="qcow2-fuzz.")
+    wrapper = os.path.join(workdir, "qemu-io-wrapper.py")
+    with open(wrapper, "w") as f:
+        f.write(WRAPPER)
+    shim = os.path.join(workdir, "runner-shim.py")
+    with open(shim, "w") as f:
+        f.write(SHIM)
+    t0 = time.monotonic()
+    results = {}
+    try:
+        for n, d in builds:
+            t = time.monotonic()
+            results[n] = run_build(n, d, seeds, workdir, a.timeout, wrapper,
+                                   shim, fuzzer)
+            print("%s: %d seeds in %.0f s" % (n, len(seeds), time.monotonic() - t),
+                  flush=True)
+    finally:
+        if not a.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    print("seeds %s x configs %s, %d commands per image, timeout %g s, "
+          "%.0f s in all" % (a.seeds, ",".join(c for c, _ in CONFIGS),
+                             len(COMMANDS), a.timeout, time.monotonic() - t0))
+    bad = {}
+    for n, _ in builds:
+        r = results[n]
+        images = sum(1 for s in r.values() if s["image"])
+        opened = sum(s.get("opened", 0) for s in r.values())
+        ncmd = sum(len(s["cmds"]) for s in r.values())
+        probs = {}
+        corrupt = 0
+        bad[n] = set()
+        for seed, s in r.items():
+            if "error" in s:
+                probs.setdefault("runner error", []).append(seed)
+            for i, (c, rc, sig, pr, cor, _) in enumerate(s["cmds"]):
+                corrupt += cor
+                for p in pr:
+                    probs.setdefault(p, []).append(seed)
+                    bad[n].add((seed, i, p))
+        print("%s: images fuzzed %d, commands %d (%d of them opened the image), "
+              "corruption reported by qcow2 in %d, problems: %s" % (
+                  n, images, ncmd, opened, corrupt,
+                  "; ".join("%s: %d (seeds %s)" % (k, len(v), ",".join(
+                      sorted(set(v))[:20])) for k, v in
+                      sorted(probs.items())) or "none"))
+    rc = 0
+    if len(builds) >= 2:
+        base, last = builds[0][0], builds[-1][0]
+        new = bad[last] - bad[base]
+        both = bad[last] & bad[base]
+        gone = bad[base] - bad[last]
+        print("%s vs %s: %d problems on both (pre-existing upstream), %d only on "
+              "%s, %d only on %s" % (base, last, len(both), len(new), last,
+                                     len(gone), base))
+        for seed, i, p in sorted(new):
+            c = results[last][seed]["cmds"][i]
+            print("  only on %s: seed %s command %d (%s): %s\n    %s" % (
+                last, seed, i, c[0], p, c[5].strip().replace("\n", "\n    ")))
+        for seed, i, p in sorted(both)[:10]:
+            c = results[last][seed]["cmds"][i]
+            print("  on both: seed %s command %d (%s): %s\n    %s" % (
+                seed, i, c[0], p, c[5].strip()[-300:].replace("\n", "\n    ")))
+        if new:
+            rc = 1
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({n: {str(k): v for k, v in r.items()} for n, r in
+                       results.items()}, f, indent=1)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

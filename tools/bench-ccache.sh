@@ -314,7 +314,8 @@ TRACE_SET=openat,pread64,pwrite64,preadv,pwritev,preadv2,pwritev2,io_uring_enter
 # Counts the syscalls of an strace -f -y log on one file: JSON on stdout
 COUNT_PY='
 import json, re, sys
-log, target, cluster = sys.argv[1], sys.argv[2], int(sys.argv[3])
+log, target, cluster, fsize = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+extents = []
 IO = ("pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2")
 c = dict(writes=0, writes_full=0, writes_other=0, bytes_written=0,
          reads_open=0, reads_rmw=0, reads_rmw_bytes=0, reads_failed=0,
@@ -360,6 +361,8 @@ def handle(call):
             c["reads_open"] += 1
     else:
         written = True
+        if ret > 0:
+            extents.append((off, off + ret))
         c["writes"] += 1
         c["bytes_written"] += max(ret, 0)
         if ret > 0 and off % cluster == 0 and ret % cluster == 0:
@@ -383,6 +386,13 @@ for line in open(log, errors="replace"):
     if rest.startswith(("+++", "---")):
         continue
     handle(rest)
+covered, end = 0, 0
+for a, b in sorted(extents):
+    if b > end:
+        covered += b - max(a, end)
+        end = b
+c["file_size"] = fsize
+c["written_extent_bytes"] = covered
 c["reads"] = c["reads_open"] + c["reads_rmw"]
 c["total"] = c["reads"] + c["writes"]
 print(json.dumps(c))
@@ -422,7 +432,7 @@ conv_once() { # variant round [throttle] -> seconds
     timeout -k 10 "$RUN_TIMEOUT" "$(vdir "$v")/qemu-img" "${CMD[@]}" >"$WORK/conv.log" 2>&1 || rc=$?
     t1=$EPOCHREALTIME
     if [ "$rc" != 0 ]; then
-        log "$row $v: qemu-img convert failed ($rc): $(head -c 500 "$WORK/conv.log")"
+        note "$row $v (round $round): qemu-img convert failed ($rc): $(head -c 800 "$WORK/conv.log" | tr '\n' ' ')"
         rm -f "$tgt"
         return 1
     fi
@@ -446,7 +456,7 @@ conv_count() { # variant: strace counting run (not timed)
         return 0
     fi
     verify convert count "$v" "$src" "$tgt"
-    j=$("$PY" -c "$COUNT_PY" "$tr" "$(realpath "$tgt")" "$CLUSTER") || die "counting failed"
+    j=$("$PY" -c "$COUNT_PY" "$tr" "$(realpath "$tgt")" "$CLUSTER" "$(stat -c %s "$tgt")") || die "counting failed"
     j=$("$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); j["check"]=sys.argv[2]; print(json.dumps(j))' \
         "$j" "$(check_summary "$tgt")")
     printf '%s\t%s\t%s\n' convert "$v" "$j" >> "$CNT"
@@ -535,6 +545,19 @@ try:
     p.wait(timeout=60)
     ok = True
     print('%.3f %.3f' % (t1 - t0, t2 - t0))
+except BaseException as e:
+    if isinstance(e, SystemExit):
+        raise
+    import traceback
+    tb = traceback.format_exc().strip().split('\n')
+    try:
+        qlog = open(os.path.join(rundir, 'qsd.log')).read()[-1500:]
+    except OSError:
+        qlog = ''
+    p.poll()
+    sys.exit('%s (qemu-storage-daemon: %s; its output: %s)' % (
+        tb[-1], 'running' if p.returncode is None else 'exit status %s' % p.returncode,
+        qlog.strip() or 'none'))
 finally:
     if not ok:
         for pid in (qsd_pid, p.pid):
@@ -560,7 +583,7 @@ backup_run() { # variant round trace(-|path) -> "job total"
     d=$(mktemp -d "$WORK/run.XXXXXX")
     if ! out=$("$PY" "$BACKUP_PY" "$QEMU_PYTHON" "$(vdir "$v")/storage-daemon/qemu-storage-daemon" \
             "$src" "$tgt" "$(vopts "$v")" "$d" "$trace" "$TRACE_SET" "$RUN_TIMEOUT" 2>"$d/err"); then
-        log "backup $v: failed: $(tail -c 800 "$d/err")"
+        note "backup $v (round $round): $(tail -c 1500 "$d/err" | tr '\n' ' ')"
         [ -f "$d/pids" ] || rm -rf "$d"
         rm -f "$tgt"
         return 1
@@ -569,6 +592,7 @@ backup_run() { # variant round trace(-|path) -> "job total"
     verify backup "$round" "$v" "$src" "$tgt"
     if [ "$trace" != - ]; then
         check_summary "$tgt" > "$WORK/check.txt"
+        stat -c %s "$tgt" > "$WORK/size.txt"
     fi
     rm -f "$tgt"
     echo "$out"
@@ -588,7 +612,7 @@ backup_count() {
         return 0
     fi
     # backup_run removed the target after the check; the log names its path
-    j=$("$PY" -c "$COUNT_PY" "$tr" "$(realpath -m "$tgt")" "$CLUSTER") || die "counting failed"
+    j=$("$PY" -c "$COUNT_PY" "$tr" "$(realpath -m "$tgt")" "$CLUSTER" "$(cat "$WORK/size.txt")") || die "counting failed"
     j=$("$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); j["check"]=sys.argv[2]; print(json.dumps(j))' \
         "$j" "$(cat "$WORK/check.txt")")
     printf '%s\t%s\t%s\n' backup "$v" "$j" >> "$CNT"
@@ -792,8 +816,9 @@ if counts:
     w('storage daemon use aio=threads (the default), so every host I/O on the target')
     w('is one pread64/pwrite64/preadv/pwritev syscall; the io_uring_enter calls that')
     w('strace sees are those of the event loop\'s fd monitoring (util/fdmon-io_uring.c),')
-    w('not target I/O: the column "pwrite covers the file" checks that the bytes')
-    w('written by the counted syscalls are at least the target\'s end offset.')
+    w('not target I/O: the column "writes cover" is the part of the target file')
+    w('(its size after the run) that the counted write syscalls wrote (the rest:')
+    w('holes and the unused ends of host clusters that hold compressed clusters).')
     w('"RMW reads" are the reads of the target after its first write: the target')
     w('is new and its metadata is cached, so they are the read-modify-write reads')
     w('of writes not aligned to the O_DIRECT block size.  "Reads at open" are the')
@@ -804,7 +829,7 @@ if counts:
         w('(no cache option: the default, auto, which should enable the cache because')
         w('the target is opened with O_DIRECT) run with the patched binaries.')
     w('')
-    w('| row | variant | I/O ops total | ratio to stock | writes | of which full-cluster | other writes | RMW reads | reads at open | MiB written | pwrite covers the file | fdatasync | target opened O_DIRECT | target after the run (qemu-img check) |')
+    w('| row | variant | I/O ops total | ratio to stock | writes | of which full-cluster | other writes | RMW reads | reads at open | MiB written | writes cover | fdatasync | target opened O_DIRECT | target after the run (qemu-img check) |')
     w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for row in counts:
         st = counts[row].get('stock')
@@ -817,9 +842,10 @@ if counts:
                 if st and c['total'] and v != 'stock' else '-'
             od = 'yes' if c['opens_rw'] and c['opens_rw'] == c['opens_rw_direct'] else \
                 '**NO** (%d of %d)' % (c['opens_rw_direct'], c['opens_rw'])
-            m = re.search(r'end offset (\d+)', c.get('check', ''))
-            cover = '?' if not m else ('yes' if c['bytes_written'] >= int(m.group(1)) else
-                                       '**NO** (%d < %s)' % (c['bytes_written'], m.group(1)))
+            cover = '%.1f%% of %.1f MiB' % (100.0 * c['written_extent_bytes'] / max(c['file_size'], 1),
+                                            c['file_size'] / 1048576)
+            if c['written_extent_bytes'] < 0.8 * c['file_size']:
+                cover = '**%s**' % cover
             w('| %s | %s | %d | %s | %d | %d | %d | %d | %d | %.1f | %s | %d | %s | %s |' % (
                 row, VLABEL[v], c['total'], ratio, c['writes'], c['writes_full'],
                 c['writes_other'], c['reads_rmw'], c['reads_open'],

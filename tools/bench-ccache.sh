@@ -824,9 +824,20 @@ if SUPPORTED:
         elif goal == 'speedup3':
             if rs:
                 sp = 1 / med(rs)
+                bound = ''
+                cs = counts.get('convert', {}).get('stock')
+                if cs and cs['writes_raw_data']:
+                    # qcow2's requests through the throttle: the writes (the
+                    # RMW reads are below it); those of the clusters stored
+                    # uncompressed are the same in every variant
+                    bound = ('; limit for this image when I/O-bound: the throttle passes stock\'s %d '
+                             'writes vs at least the %d writes of clusters stored uncompressed '
+                             '(convert counting run), so at most %.2fx' % (
+                                 cs['writes'], cs['writes_raw_data'],
+                                 cs['writes'] / cs['writes_raw_data']))
                 goals.append(('%s: cache on >= 3x faster than stock' % label,
-                              'median speed-up %.2fx (per round: %s)' % (
-                                  sp, ' '.join('%.2fx' % (1 / x) for x in rs)),
+                              'median speed-up %.2fx (per round: %s)%s' % (
+                                  sp, ' '.join('%.2fx' % (1 / x) for x in rs), bound),
                               'met' if sp >= 3.0 else 'MISSED'))
             else:
                 goals.append(('%s: cache on >= 3x faster than stock' % label, 'no data', 'NOT MEASURED'))

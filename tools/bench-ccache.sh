@@ -169,6 +169,18 @@ if [ "$WAIT_IDLE" -gt 0 ] && ! is_idle; then
     deadline=$((SECONDS + WAIT_IDLE))
     while [ $SECONDS -lt $deadline ] && ! is_idle; do sleep 15; done
 fi
+# the binaries under test, to notice a rebuild during the run
+bin_ids() {
+    local b
+    for b in "$STOCK" "$PATCHED"; do
+        stat -c '%n %Y %s' "$b/qemu-img" "$b/storage-daemon/qemu-storage-daemon"
+    done
+}
+BIN_IDS_START=$(bin_ids)
+TREE_HEAD=$(git -C "$TREE" log -1 --format='%h %s' 2>/dev/null || echo '?')
+if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+    TREE_HEAD="$TREE_HEAD (plus uncommitted changes in the tree)"
+fi
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DATE_START=$(date -u '+%Y-%m-%d %H:%M UTC')
 BUSY_START=$(busy_procs)
@@ -674,11 +686,14 @@ fi
 # --- report ----------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 BUSY_END=$(busy_procs)
+if [ "$(bin_ids)" != "$BIN_IDS_START" ]; then
+    note "A build under test CHANGED during the run (rebuilt binaries): the results mix two builds. Before: $(echo "$BIN_IDS_START" | tr '\n' ';') after: $(bin_ids | tr '\n' ';')"
+fi
 DATE_END=$(date -u '+%Y-%m-%d %H:%M UTC')
 mkdir -p "$(dirname "$OUT")"
 export MODE ROUNDS WARMUP MIB TMIB IOPS CC_SIZE DATE_START DATE_END LOAD_START LOAD_END \
     BUSY_START BUSY_END IDLE_START MAXLOAD SUPPORTED FSTYPE FSDEV TMPBASE STOCK PATCHED TOP \
-    CACHE_DIR COUNT TRACE_SET
+    CACHE_DIR COUNT TRACE_SET TREE_HEAD
 export VARIANTS_STR="${VARIANTS[*]}" COUNT_VARIANTS_STR="${COUNT_VARIANTS[*]}"
 "$PY" - "$RES" "$META" "$CNT" "$VER" "$NOTES" "$OUT" <<'PYEOF'
 import json, os, re, statistics, subprocess, sys
@@ -760,6 +775,9 @@ w('| memory | %s |' % sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /pr
 w('| kernel | %s |' % sh('uname -srvm'))
 w('| OS | %s |' % sh('. /etc/os-release && echo $PRETTY_NAME'))
 w('| QEMU | 10.2.2 (Debian 1:10.2.2+ds-1); stock = `%s`, patched = `%s` |' % (rel(E['STOCK']), rel(E['PATCHED'])))
+w('| patched tree | `build/qemu` at %s; `%s/qemu-img` built %s |' % (
+    E['TREE_HEAD'].replace('|', '/'), rel(E['PATCHED']),
+    sh("date -u -r '%s/qemu-img' '+%%Y-%%m-%%d %%H:%%M UTC'" % E['PATCHED'])))
 dev = E['FSDEV']
 blk = os.path.basename(dev)
 lbs = sh('cat /sys/class/block/%s/queue/logical_block_size 2>/dev/null || cat /sys/class/block/%s/../queue/logical_block_size' % (blk, blk))

@@ -97,10 +97,16 @@ NOTES=$WORK/notes.txt
 : > "$RES"; : > "$META"; : > "$CG"; : > "$NOTES"
 note() { log "$*"; echo "$*" >> "$NOTES"; }
 
-# row id, label, unit, better (higher|lower), target (hot|mix|none), command
+# row id, label, unit, better (higher|lower), target (hot|mix|control|none),
+# command
 row_meta() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$META"; }
 
-impl_dir() { if [ "$1" = stock ]; then echo "$STOCK"; else echo "$PATCHED"; fi; }
+# With AA=1, the "patched" runs use the stock build too: an A/A control row
+# whose ratios show how much two identical builds differ on this machine.
+AA=0
+impl_dir() {
+    if [ "$1" = stock ] || [ "$AA" = 1 ]; then echo "$STOCK"; else echo "$PATCHED"; fi
+}
 
 # run_pairs ROW FUNC: FUNC IMPL prints one number; warm-up pair + PAIRS pairs
 run_pairs() {
@@ -160,11 +166,12 @@ bench_once() { # impl -> ops/s
 }
 
 bench_row() { # id label count args...
-    local id=$1 label=$2
+    local id=$1 label=$2 target=hot
     BENCH_COUNT=$3
     shift 3
+    [ "$AA" = 1 ] && target=control
     BENCH_ARGS=(-f qcow2 -t writeback -c "$BENCH_COUNT" "$@")
-    row_meta "$id" "$label" "ops/s" higher hot \
+    row_meta "$id" "$label" "ops/s" higher "$target" \
         "qemu-img bench ${BENCH_ARGS[*]} IMG"
     run_pairs "$id" bench_once
 }
@@ -180,6 +187,12 @@ if want bench; then
         bench_row "bench-$aio-seqwrite-64k" "64K sequential rewrite, QD1, aio=$aio" \
             "$C_SEQ" -i "$aio" -d 1 -w -s 64K
     done
+    # The noise floor: the same row with stock in both places of each pair
+    AA=1
+    bench_row "bench-aa-randwrite-qd32" \
+        "A/A control: 4K scattered rewrite, QD32, aio=threads, stock vs stock" \
+        "$C_QD32" -i threads -d 32 -w -s 4K -S "$STRIDE"
+    AA=0
 fi
 
 # --- b. callgrind: instructions per operation -----------------------------
@@ -476,6 +489,8 @@ for row, label, unit, better, target, cmd in meta:
     elif target == 'mix':
         verdict = 'met' if mr >= 0.98 else 'MISSED'
         tgt = 'ratio >= 0.98'
+    elif target == 'control':
+        verdict, tgt = '-', 'A/A: the spread of identical builds'
     else:
         verdict, tgt = '-', '-'
     rows_out.append((label, unit, better, st, pa, ratios, mr, ovh, tgt, verdict))
@@ -536,6 +551,10 @@ w('## Wall clock (stock and patched alternately, A B A B ...)')
 w('')
 w('Median and min-max over the measured runs; ratio = patched / stock of the')
 w('same pair; overhead > 0 means patched is slower (from the median ratio).')
+if any(r[8].startswith('A/A') for r in rows_out):
+    w('The A/A control row runs the stock build in both places of every pair:')
+    w('its ratios are what this machine makes of two identical builds, the')
+    w('noise floor against which the other rows must be read.')
 w('')
 w('| row | better | stock median (min-max) | patched median (min-max) | ratio per pair | median ratio | overhead | target | |')
 w('|---|---|---|---|---|---|---|---|---|')

@@ -818,6 +818,38 @@ class Run:
         data = j.get("format-specific", {}).get("data", {})
         return bool(j.get("dirty-flag")), bool(data.get("corrupt"))
 
+    def reuse_exposure(self, b, blk, cands):
+        """Is blk the data that another guest block's write put into a host
+        cluster that b had until a trim or zero write of b, which may not
+        have reached the image (not flushed)?  qcow2 reuses a freed host
+        cluster at once, and nothing orders the data write into it after
+        the L2 update that freed it: after a crash, b's old L2 entry can
+        point to the other block's data (on both builds; see
+        docs/reliability.md).  Returns a description, or None."""
+        u = bytes(blk[:16])
+        if bytes(blk) != u * UNITS or u[:2] != MAGIC:
+            return None
+        tag, opid, b2 = struct.unpack("<HIQ", u[2:])
+        if tag != self.model.tag or b2 == b or b2 >= self.model.nblocks:
+            return None
+        xm = next((m for m in self.model.hist[b2] if m.op.id == opid and
+                   m.op.kind in ("write", "cwrite")), None)
+        if xm is None:
+            return None
+        # the write allocated its cluster before it completed; the free
+        # started when it was submitted
+        frees = [f for f in cands if f is not INIT and
+                 (xm.c is None or f.s < xm.c) and
+                 f.op.kind in ("trim", "zero", "zero_nohole")]
+        if not frees:
+            return None
+        f = frees[-1]
+        return ("after the kill, guest block %d holds the data of op #%d "
+                "(%s t=[%s,%s]) for guest block %d: the %s of block %d at "
+                "t=[%s,%s] was not flushed and the host cluster it freed was "
+                "reused" % (b, opid, xm.op.kind, xm.s, xm.c, b2, f.op.kind, b,
+                            f.s, f.c))
+
     def crash_checks(self, img, workdir):
         """After kill -9: the image opens, has no corruption (leaks are
         repaired), and every block holds a value allowed after a crash."""
@@ -858,12 +890,19 @@ class Run:
         os.unlink(raw)
         nbad = 0
         st["durable"] = 0
+        st["reuse"] = 0
         for b in range(self.model.nblocks):
             cands = self.model.after_crash(b, self.flush_smax)
             if len(cands) == 1:
                 st["durable"] += 1
             blk = got[b * BLK:(b + 1) * BLK]
             if not self.model.check_block(b, blk, cands, False):
+                why = self.reuse_exposure(b, blk, cands)
+                if why and not a.crash_strict:
+                    st["reuse"] += 1
+                    if st["reuse"] <= 2:
+                        print("KNOWN (upstream): " + why, flush=True)
+                    continue
                 nbad += 1
                 if nbad <= 8:
                     self.fail("after the kill: guest block %d (offset %s) holds "
@@ -1089,6 +1128,8 @@ class Run:
             cmd.append("--compressed-heavy")
         if a.crash:
             cmd.append("--crash")
+        if a.crash_strict:
+            cmd.append("--crash-strict")
         if a.inject:
             cmd += ["--inject", "--inject-windows", str(a.inject_windows)]
         return " ".join(cmd)
@@ -1099,10 +1140,12 @@ class Run:
         if a.crash and self.killed:
             st = getattr(self, "crash_stats", {})
             counts += "; killed after %.2f s with %d in flight; %d flushes " \
-                "done; %s of %d blocks exact; dirty=%s; leaks repaired=%s" % (
+                "done; %s of %d blocks exact; dirty=%s; leaks repaired=%s; " \
+                "reused-cluster exposures=%s" % (
                     self.kill_time, self.kill_inflight,
                     self.counts.get("flush", 0), st.get("durable", "-"),
-                    self.model.nblocks, st.get("dirty", "-"), st.get("leaks", "-"))
+                    self.model.nblocks, st.get("dirty", "-"), st.get("leaks", "-"),
+                    st.get("reuse", "-"))
         if a.inject:
             nwin, hit = self.inject_summary()
             counts += "; injection windows %d (%s), %d with failed requests; " \
@@ -1169,6 +1212,11 @@ def main():
                     "--duration, then check the image: it opens, qemu-img "
                     "check finds no corruption (leaks are repaired with -r "
                     "leaks), every block written and flushed holds its data")
+    ap.add_argument("--crash-strict", action="store_true",
+                    help="with --crash, fail on a block that holds another "
+                    "block's data from a host cluster freed by an unflushed "
+                    "trim or zero write and reused (known, both builds; "
+                    "reported as KNOWN otherwise)")
     ap.add_argument("--inject", action="store_true",
                     help="blkdebug error injection (EIO, ENOSPC) in windows "
                     "opened during the I/O: failed requests are allowed, the "

@@ -131,7 +131,8 @@ META=$WORK/rows.tsv       # row  label  goal  command(s, \n-separated)
 CNT=$WORK/counts.tsv      # row  variant  json
 VER=$WORK/verify.tsv      # row  round  variant  ok|FAIL  detail
 NOTES=$WORK/notes.txt
-: > "$RES"; : > "$META"; : > "$CNT"; : > "$VER"; : > "$NOTES"
+CPU=$WORK/cpu.tsv         # row  round  variant  user+sys seconds
+: > "$CPU"; : > "$RES"; : > "$META"; : > "$CNT"; : > "$VER"; : > "$NOTES"
 note() { log "$*"; echo "$*" >> "$NOTES"; }
 row_meta() { printf '%s\t%s\t%s\t%s\n' "$@" >> "$META"; }
 
@@ -272,7 +273,6 @@ PYEOF
     echo "$src"
 }
 
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", b - a }'; }
 
 # --- correctness of one run ------------------------------------------------
 # verify ROW ROUND VARIANT SRC TGT: stock qemu-img compare and check
@@ -454,23 +454,26 @@ run_rounds() {
 
 # a. convert ---------------------------------------------------------------
 conv_once() { # variant round [throttle] -> seconds
-    local v=$1 round=$2 thr=${3:-} src tgt t0 t1 rc=0 row=convert mib=$MIB
+    local v=$1 round=$2 thr=${3:-} src tgt rc=0 row=convert mib=$MIB
     if [ -n "$thr" ]; then row=throttle; mib=$TMIB; fi
     src=$(src_image "$mib")
     tgt=$WORK/target.qcow2
     new_target "$tgt" "$mib"
     conv_cmd "$v" "$src" "$tgt" "$thr"
-    t0=$EPOCHREALTIME
-    timeout -k 10 "$RUN_TIMEOUT" "$(vdir "$v")/qemu-img" "${CMD[@]}" >"$WORK/conv.log" 2>&1 || rc=$?
-    t1=$EPOCHREALTIME
+    local TIMEFORMAT='%R %U %S' tm
+    { time timeout -k 10 "$RUN_TIMEOUT" "$(vdir "$v")/qemu-img" "${CMD[@]}" >"$WORK/conv.log" 2>&1; } \
+        2>"$WORK/time.txt" || rc=$?
     if [ "$rc" != 0 ]; then
         note "$row $v (round $round): qemu-img convert failed ($rc): $(head -c 800 "$WORK/conv.log" | tr '\n' ' ')"
         rm -f "$tgt"
         return 1
     fi
+    read -r -a tm < "$WORK/time.txt"
+    [ "$round" = 0 ] || printf '%s\t%s\t%s\t%s\n' "$row" "$round" "$v" \
+        "$(awk -v u="${tm[1]}" -v s="${tm[2]}" 'BEGIN { printf "%.3f", u + s }')" >> "$CPU"
     verify "$row" "$round" "$v" "$src" "$tgt"
     rm -f "$tgt"
-    elapsed "$t0" "$t1"
+    echo "${tm[0]}"
 }
 thr_once() { conv_once "$1" "$2" throttle; }
 
@@ -506,7 +509,7 @@ cat > "$BACKUP_PY" <<'PYEOF'
 # blockdev-backup sync=full compress=on, waits for BLOCK_JOB_COMPLETED,
 # closes the target (blockdev-del: everything on disk), quits.
 # Prints "job_seconds total_seconds".
-import os, subprocess, sys, time
+import os, resource, subprocess, sys, time
 qpy, qsd, src, tgt, extra, rundir, trace, trace_set, tmo = sys.argv[1:10]
 sys.path.insert(0, qpy)
 from qemu.qmp.legacy import QEMUMonitorProtocol
@@ -578,7 +581,8 @@ try:
         pass
     p.wait(timeout=60)
     ok = True
-    print('%.3f %.3f' % (t1 - t0, t2 - t0))
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print('%.3f %.3f %.3f' % (t1 - t0, t2 - t0, ru.ru_utime + ru.ru_stime))
 except BaseException as e:
     if isinstance(e, SystemExit):
         raise
@@ -633,10 +637,13 @@ backup_run() { # variant round trace(-|path) -> "job total"
     echo "$out"
 }
 backup_once() { # variant round -> total seconds (job seconds to backup-job row)
-    local r job total
+    local r job total cpu
     r=$(backup_run "$1" "$2" -) || return 1
-    read -r job total <<<"$r"
-    [ "$2" = 0 ] || printf '%s\t%s\t%s\t%s\n' backup-job "$2" "$1" "$job" >> "$RES"
+    read -r job total cpu <<<"$r"
+    if [ "$2" != 0 ]; then
+        printf '%s\t%s\t%s\t%s\n' backup-job "$2" "$1" "$job" >> "$RES"
+        printf '%s\t%s\t%s\t%s\n' backup "$2" "$1" "$cpu" >> "$CPU"
+    fi
     echo "$total"
 }
 backup_count() {
@@ -695,10 +702,10 @@ export MODE ROUNDS WARMUP MIB TMIB IOPS CC_SIZE DATE_START DATE_END LOAD_START L
     BUSY_START BUSY_END IDLE_START MAXLOAD SUPPORTED FSTYPE FSDEV TMPBASE STOCK PATCHED TOP \
     CACHE_DIR COUNT TRACE_SET TREE_HEAD
 export VARIANTS_STR="${VARIANTS[*]}" COUNT_VARIANTS_STR="${COUNT_VARIANTS[*]}"
-"$PY" - "$RES" "$META" "$CNT" "$VER" "$NOTES" "$OUT" <<'PYEOF'
+"$PY" - "$RES" "$META" "$CNT" "$VER" "$NOTES" "$OUT" "$CPU" <<'PYEOF'
 import json, os, re, statistics, subprocess, sys
 
-res_f, meta_f, cnt_f, ver_f, notes_f, out_f = sys.argv[1:7]
+res_f, meta_f, cnt_f, ver_f, notes_f, out_f, cpu_f = sys.argv[1:8]
 E = os.environ
 VARIANTS = E['VARIANTS_STR'].split()
 SUPPORTED = E['SUPPORTED'] == '1'
@@ -714,6 +721,9 @@ meta = lines(meta_f)
 vals = {}
 for row, rnd, v, x in lines(res_f):
     vals.setdefault(row, {}).setdefault(int(rnd), {})[v] = float(x)
+cpus = {}
+for row, rnd, v, x in lines(cpu_f):
+    cpus.setdefault(row, {}).setdefault(v, []).append(float(x))
 counts = {}
 for row, v, j in lines(cnt_f):
     counts.setdefault(row, {})[v] = json.loads(j)
@@ -824,6 +834,24 @@ for row, label, goal, cmd in meta:
     wall[row] = rat
     w('| %s | %s |' % (label, ' | '.join(cells)))
 w('')
+
+if cpus:
+    w('CPU time (user + sys of the process: qemu-img, or qemu-storage-daemon with its')
+    w('start-up) of the same runs, median seconds; wall time below CPU time / 2')
+    w('would mean both cores busy, i.e. a CPU-bound run on this 2-core machine:')
+    w('')
+    w('| row | ' + ' | '.join('%s: CPU s (wall s)' % VLABEL[v] for v in VARIANTS) + ' |')
+    w('|' + '---|' * (1 + len(VARIANTS)))
+    for row, label, goal, cmd in meta:
+        if row not in cpus:
+            continue
+        cells = []
+        for v in VARIANTS:
+            xs = cpus[row].get(v)
+            ws = [vals[row][r][v] for r in vals.get(row, {}) if v in vals[row][r]]
+            cells.append('%.2f (%.2f)' % (med(xs), med(ws)) if xs and ws else 'n/a')
+        w('| %s | %s |' % (label, ' | '.join(cells)))
+    w('')
 
 labels = {m[0]: m[1] for m in meta}
 if SUPPORTED:

@@ -48,6 +48,15 @@ demo: stock patched
 # tools/stress.sh --help for the soak mode and options)
 stress:
 	$(T)/stress.sh
+# Crash consistency (kill -9) and error injection (blkdebug) modes of the
+# stress, short; QEMU's image fuzzer, stock vs patched (docs/reliability.md)
+.PHONY: stress-crash stress-inject fuzz
+stress-crash:
+	$(T)/stress.sh --crash
+stress-inject:
+	$(T)/stress.sh --inject
+fuzz:
+	$(T)/fuzz.sh
 # Stock vs patched side by side (docs/benchmarks.md); BENCH_QUICK=1 for a
 # smoke run
 bench: stock patched

@@ -290,6 +290,10 @@ def main():
             c = results[last][seed]["cmds"][i]
             print("  only on %s: seed %s command %d (%s): %s\n    %s" % (
                 last, seed, i, c[0], p, c[5].strip().replace("\n", "\n    ")))
+        for seed, i, p in sorted(gone):
+            c = results[base][seed]["cmds"][i]
+            print("  only on %s: seed %s command %d: %s\n    %s" % (
+                base, seed, i, p, c[5].strip()[-300:].replace("\n", "\n    ")))
         for seed, i, p in sorted(both)[:10]:
             c = results[last][seed]["cmds"][i]
             print("  on both: seed %s command %d (%s): %s\n    %s" % (

@@ -819,36 +819,36 @@ class Run:
         return bool(j.get("dirty-flag")), bool(data.get("corrupt"))
 
     def reuse_exposure(self, b, blk, cands):
-        """Is blk the data that another guest block's write put into a host
-        cluster that b had until a trim or zero write of b, which may not
-        have reached the image (not flushed)?  qcow2 reuses a freed host
-        cluster at once, and nothing orders the data write into it after
-        the L2 update that freed it: after a crash, b's old L2 entry can
-        point to the other block's data (on both builds; see
-        docs/reliability.md).  Returns a description, or None."""
+        """Is blk another guest block's data, found where b had a host
+        cluster until a trim or zero write of b that may not have reached
+        the image (not flushed)?  qcow2 reuses a freed host cluster at once,
+        and nothing orders the data written into it after the L2 update
+        that freed it: after a crash, b's old L2 entry can point to the
+        cluster's new contents (on both builds; see docs/reliability.md).
+        The new contents are the data of a write to another guest cluster,
+        or what an allocating write copied there (COW) from that cluster's
+        previous data, so they are some op's data for the block at the same
+        offset in another guest cluster.  Returns a description, or None."""
         u = bytes(blk[:16])
         if bytes(blk) != u * UNITS or u[:2] != MAGIC:
             return None
         tag, opid, b2 = struct.unpack("<HIQ", u[2:])
-        if tag != self.model.tag or b2 == b or b2 >= self.model.nblocks:
+        bpc = self.args.cluster // BLK
+        if tag != self.model.tag or b2 >= self.model.nblocks or \
+                b2 // bpc == b // bpc or b2 % bpc != b % bpc:
             return None
-        xm = next((m for m in self.model.hist[b2] if m.op.id == opid and
-                   m.op.kind in ("write", "cwrite")), None)
-        if xm is None:
-            return None
-        # the write allocated its cluster before it completed; the free
-        # started when it was submitted
         frees = [f for f in cands if f is not INIT and
-                 (xm.c is None or f.s < xm.c) and
                  f.op.kind in ("trim", "zero", "zero_nohole")]
         if not frees:
             return None
+        xm = next((m for m in self.model.hist[b2] if m.op.id == opid and
+                   m.op.kind in ("write", "cwrite")), None)
         f = frees[-1]
         return ("after the kill, guest block %d holds the data of op #%d "
-                "(%s t=[%s,%s]) for guest block %d: the %s of block %d at "
-                "t=[%s,%s] was not flushed and the host cluster it freed was "
-                "reused" % (b, opid, xm.op.kind, xm.s, xm.c, b2, f.op.kind, b,
-                            f.s, f.c))
+                "(%s) for guest block %d: the %s of block %d at t=[%s,%s] "
+                "was not flushed and the host cluster it freed was reused" % (
+                    b, opid, "%s t=[%s,%s]" % (xm.op.kind, xm.s, xm.c)
+                    if xm else "?", b2, f.op.kind, b, f.s, f.c))
 
     def crash_checks(self, img, workdir):
         """After kill -9: the image opens, has no corruption (leaks are

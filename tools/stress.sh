@@ -61,6 +61,14 @@ variants=(
     "--cluster-size 64K --compressed-heavy"
     "--cluster-size 64K --extended-l2 --compressed-heavy"
 )
+# The compressed write cache exists in the patched build only
+case $build in
+*stock*) ;;
+*)  variants+=(
+        "--cluster-size 64K --compressed-heavy --compressed-cache"
+        "--cluster-size 4K --compressed-heavy --compressed-cache"
+    ) ;;
+esac
 
 passed=0
 failed=0

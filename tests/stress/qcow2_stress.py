@@ -379,6 +379,10 @@ class Daemon:
         qopts = "driver=qcow2,node-name=qcow0,file=%s,discard=unmap" % lower
         if args.l2_cache:
             qopts += ",l2-cache-size=%s" % args.l2_cache
+        if args.compressed_cache:
+            # Two clusters only, so that the memory bound is exercised too
+            qopts += (",compressed-write-cache=on,"
+                      "compressed-write-cache-size=%d" % (2 * args.cluster))
         cmd += ["--blockdev", qopts,
                 "--blockdev", "driver=compress,node-name=comp0,file=qcow0,discard=unmap",
                 "--nbd-server", "addr.type=unix,addr.path=%s" % self.sock,
@@ -1207,6 +1211,9 @@ def main():
     ap.add_argument("--compressed-heavy", action="store_true",
                     help="a third of the requests are compressed writes, on "
                     "4 compress connections (unless --cconns is given)")
+    ap.add_argument("--compressed-cache", action="store_true",
+                    help="compressed-write-cache=on (patched build with the "
+                    "compressed write cache only), bounded to 2 clusters")
     ap.add_argument("--crash", action="store_true",
                     help="kill -9 the daemon at a random time (seeded) before "
                     "--duration, then check the image: it opens, qemu-img "
@@ -1277,9 +1284,10 @@ def main():
         a.skip.add("cwrite")
     if a.seed is None:
         a.seed = int.from_bytes(os.urandom(4), "little")
-    a.variant = "%s%s%s%s" % (human(a.cluster), "+extended_l2" if a.extended_l2 else "",
-                              "+lazy_refcounts" if a.lazy_refcounts else "",
-                              "+compressed_heavy" if a.compressed_heavy else "")
+    a.variant = "%s%s%s%s%s" % (human(a.cluster), "+extended_l2" if a.extended_l2 else "",
+                                "+lazy_refcounts" if a.lazy_refcounts else "",
+                                "+compressed_heavy" if a.compressed_heavy else "",
+                                "+compressed_cache" if a.compressed_cache else "")
     if a.inject:
         if a.inject_windows < 1:
             ap.error("--inject-windows must be >= 1")

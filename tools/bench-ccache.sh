@@ -177,7 +177,24 @@ bin_ids() {
         stat -c '%n %Y %s' "$b/qemu-img" "$b/storage-daemon/qemu-storage-daemon"
     done
 }
-BIN_IDS_START=$(bin_ids)
+LAST_BIN_IDS=$(bin_ids)
+# track_build WHERE: notes when the binaries changed since the last call,
+# so that the report says exactly which runs used which build
+track_build() {
+    local now
+    now=$(bin_ids)
+    if [ "$now" != "$LAST_BIN_IDS" ]; then
+        note "The binaries under test CHANGED (rebuilt by someone else) before $1: the runs before it used the previous build. Modification times before: $(bin_mtimes "$LAST_BIN_IDS"); now: $(bin_mtimes "$now")."
+        LAST_BIN_IDS=$now
+    fi
+}
+bin_mtimes() { # bin_ids output -> "path YYYY-mm-dd HH:MM:SS, ..." (changed ones only matter)
+    local n m sz out=""
+    while read -r n m sz; do
+        out="$out${out:+, }${n#"$TOP"/} $(date -u -d "@$m" '+%H:%M:%S') (${sz} bytes)"
+    done <<<"$1"
+    echo "$out"
+}
 TREE_HEAD=$(git -C "$TREE" log -1 --format='%h %s' 2>/dev/null || echo '?')
 if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     TREE_HEAD="$TREE_HEAD (plus uncommitted changes in the tree)"
@@ -438,6 +455,7 @@ run_rounds() {
     for i in $(seq $((1 - WARMUP)) "$ROUNDS"); do
         [ "$i" = 0 ] || note "$row round $i starts at load $(cut -d' ' -f1-3 /proc/loadavg)"
         for v in "${VARIANTS[@]}"; do
+            track_build "$row round $i ($([ "$i" = 0 ] && echo warm-up || echo measured)), $v"
             if ! val=$("$fn" "$v" "$i"); then
                 note "$row round $i, $v: the run FAILED (no value recorded)"
                 continue
@@ -671,7 +689,7 @@ if want convert; then
         notslower "$(cmds)"
     run_rounds convert conv_once
     if [ "$COUNT" = 1 ]; then
-        for v in "${COUNT_VARIANTS[@]}"; do conv_count "$v"; done
+        for v in "${COUNT_VARIANTS[@]}"; do track_build "convert counting run, $v"; conv_count "$v"; done
     fi
 fi
 if want throttle; then
@@ -686,16 +704,14 @@ if want backup; then
         none "same runs as the row above"
     run_rounds backup backup_once
     if [ "$COUNT" = 1 ]; then
-        for v in "${COUNT_VARIANTS[@]}"; do backup_count "$v"; done
+        for v in "${COUNT_VARIANTS[@]}"; do track_build "backup counting run, $v"; backup_count "$v"; done
     fi
 fi
 
 # --- report ----------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 BUSY_END=$(busy_procs)
-if [ "$(bin_ids)" != "$BIN_IDS_START" ]; then
-    note "A build under test CHANGED during the run (rebuilt binaries): the results mix two builds. Before: $(echo "$BIN_IDS_START" | tr '\n' ';') after: $(bin_ids | tr '\n' ';')"
-fi
+track_build "the end of the run (after the last run)"
 DATE_END=$(date -u '+%Y-%m-%d %H:%M UTC')
 mkdir -p "$(dirname "$OUT")"
 export MODE ROUNDS WARMUP MIB TMIB IOPS CC_SIZE DATE_START DATE_END LOAD_START LOAD_END \

@@ -76,6 +76,15 @@ echo "$out"
 read -r p f s <<<"$(summary <<<"$out")"
 count checkpatch "${p:-0}" "${f:-1}"
 
+# The randomized stress (issue: reliability), short mode: a few runs of
+# 15 s against qemu-storage-daemon, with a fixed first seed so that a
+# failure can be replayed (the timing is not replayed).
+echo "== stress, short mode"
+out=$("$TOP/tools/stress.sh" --seed 20261124 2>&1) || true
+grep -E '^(PASS|FAIL|KNOWN)|replay' <<<"$out" || true
+read -r p f s <<<"$(summary <<<"$out")"
+count stress "${p:-0}" "${f:-1}"
+
 echo "== repository tests"
 for t in "$TOP"/tests/*.sh; do
     [ -e "$t" ] || continue

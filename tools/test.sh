@@ -82,7 +82,8 @@ count checkpatch "${p:-0}" "${f:-1}"
 echo "== stress, short mode"
 out=$("$TOP/tools/stress.sh" --seed 20261124 2>&1) || true
 grep -E '^(PASS|FAIL|KNOWN)|replay' <<<"$out" || true
-read -r p f s <<<"$(summary <<<"$out")"
+read -r p f <<<"$(tail -n 1 <<<"$out" |
+                  sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')"
 count stress "${p:-0}" "${f:-1}"
 
 echo "== repository tests"

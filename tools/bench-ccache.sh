@@ -260,34 +260,9 @@ vopts() {
 log "mode $MODE, $ROUNDS measured rounds (warm-up: $WARMUP), variants ${VARIANTS[*]}, work dir $WORK ($FSTYPE on $FSDEV)"
 
 # --- source images: mixed content, generated once -------------------------
-# Same generator and file names as tools/bench.sh's convert row: 1 MiB
-# chunks cycling through seeded random data (incompressible), zeroes and
-# repetitive text (compressible), every cluster allocated (-S 0).
+# The same images as tools/bench.sh's convert row (bench_mixed_image).
 src_image() { # MiB -> path
-    local mib=$1 src=$CACHE_DIR/mixed-$1M-v1.qcow2
-    if [ ! -f "$src" ]; then
-        mkdir -p "$CACHE_DIR"
-        log "generating $src (once)"
-        "$PY" - "$WORK/mixed.raw" "$mib" <<'PYEOF'
-import random, sys
-text = b''.join(b'%08d qcow2 in-flight host range references, line of text\n' % i
-                for i in range(20000))
-with open(sys.argv[1], 'wb') as f:
-    for i in range(int(sys.argv[2])):
-        k = i % 3
-        if k == 0:
-            f.write(random.Random(i).randbytes(1 << 20))
-        elif k == 1:
-            f.write(bytes(1 << 20))
-        else:
-            off = (i * 4099) % (len(text) - (1 << 20))
-            f.write(text[off:off + (1 << 20)])
-PYEOF
-        "$IMG" convert -S 0 -f raw -O qcow2 "$WORK/mixed.raw" "$src.tmp.$$"
-        mv "$src.tmp.$$" "$src"
-        rm -f "$WORK/mixed.raw"
-    fi
-    echo "$src"
+    bench_mixed_image "$CACHE_DIR" "$1" "$IMG" "$WORK"
 }
 
 

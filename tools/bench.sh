@@ -387,34 +387,10 @@ PYEOF
 fi
 
 # --- d. qemu-img convert -c -----------------------------------------------
-# A qcow2 image of CONV_MIB MiB, 1 MiB chunks cycling through random data
-# (seeded), zeroes and repetitive text, every cluster allocated (-S 0).
-# Generated once per size into BENCH_CACHE, copied to tmpfs for the runs.
+# The mixed image of CONV_MIB MiB (bench_mixed_image in common.sh),
+# generated once per size into BENCH_CACHE, copied to tmpfs for the runs.
 conv_src() {
-    local src=$BENCH_CACHE/mixed-${CONV_MIB}M-v1.qcow2
-    if [ ! -f "$src" ]; then
-        mkdir -p "$BENCH_CACHE"
-        log "generating $src (once)"
-        "$PY" - "$WORK/mixed.raw" "$CONV_MIB" <<'PYEOF'
-import random, sys
-text = b''.join(b'%08d qcow2 in-flight host range references, line of text\n' % i
-                for i in range(20000))
-with open(sys.argv[1], 'wb') as f:
-    for i in range(int(sys.argv[2])):
-        k = i % 3
-        if k == 0:
-            f.write(random.Random(i).randbytes(1 << 20))
-        elif k == 1:
-            f.write(bytes(1 << 20))
-        else:
-            off = (i * 4099) % (len(text) - (1 << 20))
-            f.write(text[off:off + (1 << 20)])
-PYEOF
-        "$IMG_STOCK" convert -S 0 -f raw -O qcow2 "$WORK/mixed.raw" "$src.tmp"
-        mv "$src.tmp" "$src"
-        rm -f "$WORK/mixed.raw"
-    fi
-    echo "$src"
+    bench_mixed_image "$BENCH_CACHE" "$CONV_MIB" "$IMG_STOCK" "$WORK"
 }
 
 convert_once() { # impl -> seconds

@@ -73,3 +73,36 @@ apt_private_setup() {
         rm -f "$new"
     fi
 }
+
+# The mixed-content source image of the benchmarks (tools/bench.sh,
+# tools/bench-ccache.sh): MIB MiB in 1 MiB chunks cycling through seeded
+# random data (incompressible), zeroes and repetitive text
+# (compressible), every cluster allocated (-S 0).  Generated once into
+# DIR with QEMU_IMG, using TMPDIR for the raw data; prints its path.
+bench_mixed_image() { # DIR MIB QEMU_IMG TMPDIR
+    local dir=$1 mib=$2 img=$3 tmp=$4
+    local src=$dir/mixed-${mib}M-v1.qcow2
+    if [ ! -f "$src" ]; then
+        mkdir -p "$dir"
+        log "generating $src (once)"
+        "$PY" - "$tmp/mixed.raw" "$mib" <<'PYEOF'
+import random, sys
+text = b''.join(b'%08d qcow2 in-flight host range references, line of text\n' % i
+                for i in range(20000))
+with open(sys.argv[1], 'wb') as f:
+    for i in range(int(sys.argv[2])):
+        k = i % 3
+        if k == 0:
+            f.write(random.Random(i).randbytes(1 << 20))
+        elif k == 1:
+            f.write(bytes(1 << 20))
+        else:
+            off = (i * 4099) % (len(text) - (1 << 20))
+            f.write(text[off:off + (1 << 20)])
+PYEOF
+        "$img" convert -S 0 -f raw -O qcow2 "$tmp/mixed.raw" "$src.tmp.$$"
+        mv "$src.tmp.$$" "$src"
+        rm -f "$tmp/mixed.raw"
+    fi
+    echo "$src"
+}

@@ -62,7 +62,10 @@ fuzz:
 bench: stock patched
 	$(T)/bench.sh
 # qcow2 compressed write cache: stock vs patched cache off/on, O_DIRECT
-# target (docs/benchmarks-ccache.md); BENCH_CC_QUICK=1 for a smoke run
+# target, the mixed image (docs/benchmarks-ccache.md) and the compressible
+# one (docs/benchmarks-ccache-compressible-zlib.md); BENCH_CC_QUICK=1 for a
+# smoke run
 .PHONY: bench-ccache
-bench-ccache:
-	$(T)/bench-ccache.sh
+bench-ccache: stock patched
+	BENCH_CC_CONTENT=mixed $(T)/bench-ccache.sh
+	BENCH_CC_CONTENT=compressible $(T)/bench-ccache.sh

@@ -36,6 +36,16 @@
 #   BENCH_CC_THROTTLE_MIB    size of the throttled row's image (default 256;
 #                            quick 32)
 #   BENCH_CC_IOPS            the throttle's x-iops-total (default 500)
+#   BENCH_CC_ALIGN           the block size of the throttled volume (default
+#                            4096): a blkdebug node with align=BENCH_CC_ALIGN
+#                            above the throttle node makes the block layer
+#                            do read-modify-write there, so that the RMW
+#                            reads of unaligned writes pass the throttle too
+#   BENCH_CC_CONTENT         the source image (bench_source_image in
+#                            common.sh): mixed (default; a third random,
+#                            a third zero, a third text) or compressible
+#                            (every non-zero cluster compresses)
+#   BENCH_CC_COMPRESSION     the targets' compression_type (default zlib)
 #   BENCH_CC_SIZE            if set, compressed-write-cache-size=BYTES is
 #                            passed with compressed-write-cache=on
 #   BENCH_CC_COUNT=0         skip the strace counting runs
@@ -77,11 +87,21 @@ fi
 [[ $MIB =~ ^[1-9][0-9]*$ && $TMIB =~ ^[1-9][0-9]*$ ]] || die "image sizes must be positive integers (MiB)"
 IOPS=${BENCH_CC_IOPS:-500}
 [[ $IOPS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CC_IOPS must be a positive integer"
+ALIGN=${BENCH_CC_ALIGN:-4096}
+[[ $ALIGN =~ ^[1-9][0-9]*$ ]] || die "BENCH_CC_ALIGN must be a positive integer"
+CONTENT=${BENCH_CC_CONTENT:-mixed}
+[[ $CONTENT =~ ^(mixed|compressible)$ ]] || die "BENCH_CC_CONTENT must be mixed or compressible"
+COMPRESSION=${BENCH_CC_COMPRESSION:-zlib}
+[[ $COMPRESSION =~ ^(zlib|zstd)$ ]] || die "BENCH_CC_COMPRESSION must be zlib or zstd"
 CC_SIZE=${BENCH_CC_SIZE:-}
 [[ -z $CC_SIZE || $CC_SIZE =~ ^[1-9][0-9]*$ ]] || die "BENCH_CC_SIZE must be a number of bytes"
 COUNT=${BENCH_CC_COUNT:-1}
 ROWS=${BENCH_CC_ROWS:-convert|throttle|backup}
-OUT=${BENCH_CC_OUT:-$TOP/docs/benchmarks-ccache.md}
+if [ "$CONTENT" = mixed ] && [ "$COMPRESSION" = zlib ]; then
+    OUT=${BENCH_CC_OUT:-$TOP/docs/benchmarks-ccache.md}
+else
+    OUT=${BENCH_CC_OUT:-$TOP/docs/benchmarks-ccache-$CONTENT-$COMPRESSION.md}
+fi
 CACHE_DIR=${BENCH_CC_CACHE:-$QS_CACHE/bench}
 TMPBASE=${BENCH_CC_TMP:-/var/tmp}
 WAIT_IDLE=${BENCH_CC_WAIT_IDLE:-0}
@@ -259,10 +279,10 @@ vopts() {
 
 log "mode $MODE, $ROUNDS measured rounds (warm-up: $WARMUP), variants ${VARIANTS[*]}, work dir $WORK ($FSTYPE on $FSDEV)"
 
-# --- source images: mixed content, generated once -------------------------
-# The same images as tools/bench.sh's convert row (bench_mixed_image).
+# --- source images, generated once ------------------------------------------
+# bench_source_image in common.sh; "mixed" is also tools/bench.sh's image.
 src_image() { # MiB -> path
-    bench_mixed_image "$CACHE_DIR" "$1" "$IMG" "$WORK"
+    bench_source_image "$CONTENT" "$CACHE_DIR" "$1" "$IMG" "$WORK"
 }
 
 
@@ -299,7 +319,7 @@ for e in json.load(sys.stdin):
 
 new_target() { # path MiB
     rm -f "$1"
-    "$IMG" create -q -f qcow2 "$1" "$2M"
+    "$IMG" create -q -f qcow2 -o "compression_type=$COMPRESSION" "$1" "$2M"
 }
 
 # --- command lines ----------------------------------------------------------
@@ -310,7 +330,7 @@ conv_cmd() {
     if [ -n "$thr" ]; then
         CMD=(convert -c -t none -f qcow2 -n --object "throttle-group,id=tg0,x-iops-total=$IOPS"
              --target-image-opts "$src"
-             "driver=qcow2,file.driver=throttle,file.throttle-group=tg0,file.file.driver=file,file.file.filename=$tgt$(vopts "$v")")
+             "driver=qcow2,file.driver=blkdebug,file.align=$ALIGN,file.image.driver=throttle,file.image.throttle-group=tg0,file.image.file.driver=file,file.image.file.filename=$tgt$(vopts "$v")")
     elif [ "$v" = stock ] || [ "$v" = patched ] || [ "$v" = auto ]; then
         CMD=(convert -c -t none -f qcow2 -O qcow2 -n "$src" "$tgt")
     else
@@ -660,7 +680,7 @@ backup_count() {
 cmds() { local v; for v in "${VARIANTS[@]}"; do printf '%s: %s\\n' "$v" "$(show_cmd "$v" "${1:-}")"; done; }
 
 if want convert; then
-    row_meta convert "qemu-img convert -c -t none, ${MIB} MiB mixed qcow2 -> qcow2 (O_DIRECT target)" \
+    row_meta convert "qemu-img convert -c -t none, ${MIB} MiB $CONTENT qcow2 -> qcow2 (O_DIRECT target)" \
         notslower "$(cmds)"
     run_rounds convert conv_once
     if [ "$COUNT" = 1 ]; then
@@ -668,12 +688,12 @@ if want convert; then
     fi
 fi
 if want throttle; then
-    row_meta throttle "same convert, target behind a throttle node (${IOPS} IOPS total), ${TMIB} MiB mixed image" \
+    row_meta throttle "same convert, target behind a throttle node (${IOPS} IOPS total, ${ALIGN}-byte blocks), ${TMIB} MiB $CONTENT image" \
         speedup3 "$(cmds throttle)"
     run_rounds throttle thr_once
 fi
 if want backup; then
-    row_meta backup "backup job, sync=full compress=on, ${MIB} MiB mixed image, until the target is closed" \
+    row_meta backup "backup job, sync=full compress=on, ${MIB} MiB $CONTENT image, until the target is closed" \
         notslower "qemu-storage-daemon + QMP (see below)"
     row_meta backup-job "backup job, sync=full compress=on, ${MIB} MiB: start until BLOCK_JOB_COMPLETED" \
         none "same runs as the row above"
@@ -689,6 +709,7 @@ BUSY_END=$(busy_procs)
 track_build "the end of the run (after the last run)"
 DATE_END=$(date -u '+%Y-%m-%d %H:%M UTC')
 mkdir -p "$(dirname "$OUT")"
+export CONTENT COMPRESSION ALIGN
 export MODE ROUNDS WARMUP MIB TMIB IOPS CC_SIZE DATE_START DATE_END LOAD_START LOAD_END \
     BUSY_START BUSY_END IDLE_START MAXLOAD SUPPORTED FSTYPE FSDEV TMPBASE STOCK PATCHED TOP \
     CACHE_DIR COUNT TRACE_SET TREE_HEAD
@@ -784,7 +805,8 @@ blk = os.path.basename(dev)
 lbs = sh('cat /sys/class/block/%s/queue/logical_block_size 2>/dev/null || cat /sys/class/block/%s/../queue/logical_block_size' % (blk, blk))
 w('| targets | `%s` (%s on %s, logical block size %s bytes), qcow2, 64 KiB clusters, target opened with O_DIRECT |' % (
     E['TMPBASE'], E['FSTYPE'], dev, lbs))
-w('| sources | `%s/mixed-<N>M-v1.qcow2`, read through the page cache |' % E['CACHE_DIR'])
+w('| sources | `%s/%s-<N>M-v1.qcow2`, read through the page cache |' % (E['CACHE_DIR'], E['CONTENT']))
+w('| targets\' compression_type | %s |' % E['COMPRESSION'])
 w('| strace | %s |' % sh('strace -V | head -n 1'))
 w('| python | %s |' % sh('/usr/bin/python3 --version'))
 if E['CC_SIZE']:
@@ -864,14 +886,15 @@ if SUPPORTED:
                 bound = ''
                 cs = counts.get('convert', {}).get('stock')
                 if cs and cs['writes_raw_data']:
-                    # qcow2's requests through the throttle: the writes (the
-                    # RMW reads are below it); those of the clusters stored
-                    # uncompressed are the same in every variant
-                    bound = ('; limit for this image when I/O-bound: the throttle passes stock\'s %d '
-                             'writes vs at least the %d writes of clusters stored uncompressed '
-                             '(convert counting run), so at most %.2fx' % (
-                                 cs['writes'], cs['writes_raw_data'],
-                                 cs['writes'] / cs['writes_raw_data']))
+                    # everything passes the throttle: writes and RMW reads
+                    # (counted at the file node of the unthrottled convert,
+                    # so about the same number); the writes of the clusters
+                    # stored uncompressed are the same in every variant
+                    bound = ('; limit for this image when I/O-bound: the throttle passes about stock\'s %d '
+                             'writes + %d RMW reads vs at least the %d writes of clusters stored '
+                             'uncompressed (convert counting run), so at most about %.2fx' % (
+                                 cs['writes'], cs['reads_rmw'], cs['writes_raw_data'],
+                                 (cs['writes'] + cs['reads_rmw']) / cs['writes_raw_data']))
                 goals.append(('%s: cache on >= 3x faster than stock' % label,
                               'median speed-up %.2fx (per round: %s)%s' % (
                                   sp, ' '.join('%.2fx' % (1 / x) for x in rs), bound),
@@ -898,9 +921,9 @@ if counts:
     w('probes).  "Full-cluster writes" start and end on a 64 KiB boundary.')
     w('"Writes of uncompressed data clusters" are the writes that fall inside a')
     w('data cluster that the target stores uncompressed (`qemu-img map` of the')
-    w('target after the run): qcow2 writes a cluster that does not compress (the')
-    w('random third of the image) as a normal cluster, one aligned write, in every')
-    w('variant; the next column leaves them out.')
+    w('target after the run): qcow2 writes a cluster that does not compress (in')
+    w('the mixed image, its random third) as a normal cluster, one aligned write,')
+    w('in every variant; the next column leaves them out.')
     if 'auto' in COUNT_VARIANTS:
         w('"patched, no option (auto)" is a counting run only: the stock command line')
         w('(no cache option: the default, auto, which should enable the cache because')
@@ -981,11 +1004,19 @@ if notes:
 
 w('## Commands')
 w('')
-w('`SRC` is `%s/mixed-<N>M-v1.qcow2` (the same generator as `tools/bench.sh`):' % E['CACHE_DIR'])
-w('N MiB of 1 MiB chunks cycling through seeded random data (incompressible),')
-w('zeroes and repetitive text (compressible), every cluster allocated')
-w('(`qemu-img convert -S 0 -f raw -O qcow2`).  `TGT` is a new target on')
-w('`%s` before every run: `qemu-img create -f qcow2 TGT <N>M` (stock qemu-img).' % E['TMPBASE'])
+w('`SRC` is `%s/%s-<N>M-v1.qcow2` (`bench_source_image` in `tools/common.sh`):' % (
+    E['CACHE_DIR'], E['CONTENT']))
+if E['CONTENT'] == 'mixed':
+    w('N MiB of 1 MiB chunks cycling through seeded random data (incompressible),')
+    w('zeroes and repetitive text (compressible); the image of `tools/bench.sh` too.')
+else:
+    w('N MiB of 64 KiB clusters, one in 12 zero, the others repetitive text in')
+    w('which 0, 2, 4 or 8 of the 16 4 KiB blocks are seeded random data, so that')
+    w('every non-zero cluster is stored compressed, in sizes from a few KiB to')
+    w('more than half a cluster.')
+w('Every cluster is allocated (`qemu-img convert -S 0 -f raw -O qcow2`).  `TGT`')
+w('is a new target on `%s` before every run: `qemu-img create -f qcow2' % E['TMPBASE'])
+w('-o compression_type=%s TGT <N>M` (stock qemu-img).' % E['COMPRESSION'])
 w('Each run is followed (untimed) by `qemu-img compare -f qcow2 -F qcow2 SRC TGT`')
 w('and `qemu-img check -f qcow2 TGT` (stock qemu-img).  Wall time is that of the')
 w('command alone (the target is closed, so flushed, when it returns).')
@@ -1002,10 +1033,10 @@ for row, label, goal, cmd in meta:
     w('```')
     w('')
 if 'throttle' in labels:
-    w('The throttle node sits between qcow2 and the file node, so it limits')
-    w('qcow2\'s requests to its file child; the read-modify-write reads that O_DIRECT')
-    w('needs for unaligned writes are issued by the file node below it and are not')
-    w('throttled.')
+    w('The throttled row models a volume with %s-byte blocks whose every' % E['ALIGN'])
+    w('operation costs (network storage): the blkdebug node above the throttle node')
+    w('has no rules, only `align=%s`, so the block layer pads unaligned writes there' % E['ALIGN'])
+    w('and their read-modify-write reads pass the throttle like the writes do.')
     w('')
 if 'backup' in labels:
     w('Backup (`EXTRA` is empty for stock, `,compressed-write-cache=off|on` for the')

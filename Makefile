@@ -63,9 +63,12 @@ bench: stock patched
 	$(T)/bench.sh
 # qcow2 compressed write cache: stock vs patched cache off/on, O_DIRECT
 # target, the mixed image (docs/benchmarks-ccache.md) and the compressible
-# one (docs/benchmarks-ccache-compressible-zlib.md); BENCH_CC_QUICK=1 for a
-# smoke run
+# one (docs/benchmarks-ccache-compressible-zlib.md, and with zstd the
+# convert and throttled rows, docs/benchmarks-ccache-compressible-zstd.md);
+# BENCH_CC_QUICK=1 for a smoke run
 .PHONY: bench-ccache
 bench-ccache: stock patched
 	BENCH_CC_CONTENT=mixed $(T)/bench-ccache.sh
 	BENCH_CC_CONTENT=compressible $(T)/bench-ccache.sh
+	BENCH_CC_CONTENT=compressible BENCH_CC_COMPRESSION=zstd \
+	    BENCH_CC_ROWS='convert|throttle' BENCH_CC_COUNT=0 $(T)/bench-ccache.sh

@@ -57,10 +57,11 @@ stress-inject:
 	$(T)/stress.sh --inject
 fuzz:
 	$(T)/fuzz.sh
-# Stock vs patched side by side (docs/benchmarks.md); BENCH_QUICK=1 for a
-# smoke run
+# Stock vs patched side by side (docs/benchmarks.md, whose tables are then
+# copied into README.md); BENCH_QUICK=1 for a smoke run
 bench: stock patched
 	$(T)/bench.sh
+	[ -n "$$BENCH_OUT" ] || $(T)/bench-readme.sh
 # qcow2 compressed write cache: stock vs patched cache off/on, O_DIRECT
 # target, the mixed image (docs/benchmarks-ccache.md) and the compressible
 # one (docs/benchmarks-ccache-compressible-zlib.md, and with zstd the

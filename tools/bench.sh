@@ -5,15 +5,20 @@
 #   BENCH_QUICK=1 tools/bench.sh   # smoke run: 1 warm-up + 2 pairs, small counts
 #
 # Environment: BENCH_PAIRS (measured pairs of the convert row, default 5;
-# 2 in quick mode), BENCH_MIX_PAIRS (of the NBD mix rows, default 10; 2 in
-# quick mode), BENCH_HOT_PAIRS (measured pairs of the
-# qemu-img bench rows, default 40; 4 in quick mode), BENCH_PIN (the CPU
+# 2 in quick mode), BENCH_MIX_PAIRS (of the NBD mix rows, default 30; 2 in
+# quick mode), BENCH_HOT_PAIRS (measured pairs of the qemu-img bench rows
+# at least, default 100; 4 in quick mode), BENCH_HOT_MAX (at most, default
+# 1000; 4 in quick mode), BENCH_HOT_CI (between the two, a row stops once
+# the 95% confidence interval of its median overhead is at most this many
+# percentage points wide, default 1.5), BENCH_PIN (the CPU
 # that the qemu-img bench runs are pinned to with taskset, default 1;
 # "none" for no pinning),
 # BENCH_CACHE (where the convert source image is generated once, default
 # $QS_CACHE/bench), BENCH_TMP (a tmpfs directory to work in, default
 # /dev/shm), BENCH_OUT (default docs/benchmarks.md; the SVG goes next to
-# it as benchmark-ratios.svg), BENCH_ROWS (a regex of row groups to run:
+# it as benchmark-ratios.svg, or X-ratios.svg for X.md), BENCH_KEEP (a directory to keep the raw
+# results in; `tools/bench-report.sh DIR` writes the report from them
+# again), BENCH_ROWS (a regex of row groups to run:
 # bench, callgrind, mix, convert; default all).
 #
 # Wall-clock rows run stock and patched alternately, A B A B ..., a warm-up
@@ -28,17 +33,24 @@ QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     PAIRS=${BENCH_PAIRS:-2}
     HOT_PAIRS=${BENCH_HOT_PAIRS:-4}
+    HOT_MAX=${BENCH_HOT_MAX:-4}
     MIX_PAIRS=${BENCH_MIX_PAIRS:-2}
     MODE=quick
 else
     PAIRS=${BENCH_PAIRS:-5}
-    HOT_PAIRS=${BENCH_HOT_PAIRS:-40}
-    MIX_PAIRS=${BENCH_MIX_PAIRS:-10}
+    HOT_PAIRS=${BENCH_HOT_PAIRS:-100}
+    HOT_MAX=${BENCH_HOT_MAX:-1000}
+    MIX_PAIRS=${BENCH_MIX_PAIRS:-30}
     MODE=full
 fi
 [[ $PAIRS =~ ^[1-9][0-9]*$ ]] || die "BENCH_PAIRS must be a positive integer"
 [[ $HOT_PAIRS =~ ^[1-9][0-9]*$ ]] || die "BENCH_HOT_PAIRS must be a positive integer"
 [[ $MIX_PAIRS =~ ^[1-9][0-9]*$ ]] || die "BENCH_MIX_PAIRS must be a positive integer"
+[[ $HOT_MAX =~ ^[0-9]+$ ]] || die "BENCH_HOT_MAX must be a number"
+[ "$HOT_MAX" -le "$HOT_PAIRS" ] || [ "$HOT_PAIRS" -ge 10 ] ||
+    die "BENCH_HOT_PAIRS must be at least 10 when BENCH_HOT_MAX is larger"
+HOT_CI=${BENCH_HOT_CI:-1.5}
+[[ $HOT_CI =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_HOT_CI must be a number"
 PIN=${BENCH_PIN:-1}
 if [ "$PIN" = none ]; then
     PIN_CMD=()
@@ -48,7 +60,6 @@ else
 fi
 ROWS=${BENCH_ROWS:-bench|callgrind|mix|convert}
 OUT=${BENCH_OUT:-$TOP/docs/benchmarks.md}
-SVG=$(dirname "$OUT")/benchmark-ratios.svg
 BENCH_CACHE=${BENCH_CACHE:-$QS_CACHE/bench}
 TMPBASE=${BENCH_TMP:-/dev/shm}
 
@@ -74,8 +85,19 @@ fi
 # thread-pool worker on the other, idle vCPU waits for that vCPU to wake up
 # in the hypervisor: unpinned, 4K QD1 rewrites ran at a quarter of the
 # pinned rate, with a spread between runs of 20% and more, which is the
-# host's noise, not qcow2's.  Many short runs (HOT_PAIRS) then give the
-# median ratio a confidence interval narrow enough to read 1%.
+# host's noise, not qcow2's.
+#
+# Even pinned, one run of the same build on this machine takes anything
+# from its best time to 1.5 times that (the hypervisor's other guests come
+# and go), so one pair's ratio is worth little: the QD32 aio=threads rows
+# spread by 13-20% (standard deviation of the log ratio, A/A).  Short runs
+# and many pairs resolve far better than long runs: over the same 100 s,
+# 200 pairs of 15000 requests gave an A/A confidence interval 2.5 points
+# wide, 50 pairs of 60000 requests one 9.3 points wide.  Not too short,
+# though: qemu-img bench reports its time in milliseconds, and runs of
+# 0.15 s made 2-6% of the pairs tie at a ratio of exactly 1, enough to pin
+# a median there.  Hence runs of 0.2-0.3 s (the counts below), and pairs
+# until the interval is narrow enough (HOT_CI).
 #
 # Sizes and counts.  The qemu-img bench rows use a stride that is a prime
 # number of 4K blocks: k * stride mod (image size - 4K) visits every 4K
@@ -84,12 +106,15 @@ fi
 IMG_SIZE=1G
 STRIDE=$((4096 * 100003))
 if [ "$QUICK" = 1 ]; then
-    C_QD1=10000; C_QD32=20000; C_SEQ=3000
+    C_QD1_threads=5000; C_QD32_threads=10000; C_SEQ_threads=2000
+    C_QD1_io_uring=5000; C_QD32_io_uring=10000; C_SEQ_io_uring=2000
     CG_N0=1000; CG_N1=3000
     MIX_RUNTIME=3
     CONV_MIB=256
 else
-    C_QD1=30000; C_QD32=60000; C_SEQ=10000
+    # about 0.2 to 0.3 s per run here
+    C_QD1_threads=15000; C_QD32_threads=25000; C_SEQ_threads=10000
+    C_QD1_io_uring=20000; C_QD32_io_uring=70000; C_SEQ_io_uring=12000
     CG_N0=1000; CG_N1=21000
     MIX_RUNTIME=5
     CONV_MIB=1024
@@ -118,7 +143,7 @@ trap 'exit 130' INT TERM
 
 RES=$WORK/results.tsv     # row  pair  impl  value
 META=$WORK/rows.tsv       # row  label  unit  better  target  command
-CG=$WORK/callgrind.tsv    # row  impl  Ir_per_op  qcow2_Ir_per_op  label  command
+CG=$WORK/callgrind.tsv    # row  impl  Ir_per_op  qcow2_Ir_per_op  label  command  basis
 NOTES=$WORK/notes.txt
 : > "$RES"; : > "$META"; : > "$CG"; : > "$NOTES"
 note() { log "$*"; echo "$*" >> "$NOTES"; }
@@ -134,26 +159,65 @@ impl_dir() {
     if [ "$1" = stock ] || [ "$AA" = 1 ]; then echo "$STOCK"; else echo "$PATCHED"; fi
 }
 
-# run_pairs ROW FUNC [N]: FUNC IMPL prints one number; a warm-up pair, then
-# N pairs (default PAIRS)
+# run_pairs ROW FUNC [N [MAX]]: FUNC IMPL prints one number; a warm-up
+# pair, then N pairs (default PAIRS).  The order alternates from pair to
+# pair (stock first, then patched first: A B B A A B ...), so that
+# whatever favours the first or the second run of a pair (a cache warmed by
+# the previous run, a timer) cancels out instead of leaning on the ratio.
+# With MAX > N, pairs go on in blocks of 25 until the 95% confidence
+# interval of the median ratio is at most HOT_CI percentage points wide, or
+# MAX pairs have run: the stopping rule looks at the width of the interval
+# only, never at where the median lies.
 run_pairs() {
-    local row=$1 fn=$2 n=${3:-$PAIRS} i impl v
-    for i in $(seq 0 "$n"); do
-        for impl in stock patched; do
+    local row=$1 fn=$2 n=${3:-$PAIRS} max=${4:-0} i=0 m impl v order
+    while :; do
+        if [ $((i % 2)) = 0 ]; then order="stock patched"; else order="patched stock"; fi
+        for impl in $order; do
             v=$("$fn" "$impl") || die "$row: $impl run failed"
             [ -n "$v" ] || die "$row: $impl run gave no number"
             if [ "$i" = 0 ]; then
                 log "$row warm-up $impl: $v"
             else
-                log "$row pair $i $impl: $v"
                 printf '%s\t%s\t%s\t%s\n' "$row" "$i" "$impl" "$v" >> "$RES"
             fi
         done
+        i=$((i + 1))
+        m=$((i - 1))    # measured pairs so far
+        [ "$m" -lt "$n" ] && continue
+        [ "$m" -lt "$max" ] || break
+        [ $(((m - n) % 25)) = 0 ] || continue
+        ci_wide "$row" || break
     done
+    log "$row: $m measured pairs"
+}
+
+# ci_wide ROW: true while the 95% CI of the row's median ratio is wider than
+# HOT_CI percentage points
+ci_wide() {
+    "$PY" - "$RES" "$1" "$HOT_CI" <<'PYEOF'
+import sys
+from math import comb
+res, row, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
+p = {}
+for line in open(res):
+    r, i, impl, v = line.rstrip('\n').split('\t')
+    if r == row:
+        p.setdefault(i, {})[impl] = float(v)
+ys = sorted(x['patched'] / x['stock'] for x in p.values() if len(x) == 2)
+n = len(ys)
+k = next(k for k in range(n // 2, -1, -1)
+         if sum(comb(n, j) for j in range(k + 1, n - k)) / 2 ** n >= 0.95)
+lo, hi = ys[k], ys[n - k - 1]
+width = (1 / lo - 1 / hi) * 100
+print('%s: %d pairs, median ratio %.4f, 95%% CI %.4f..%.4f (%.2f points)'
+      % (row, n, ys[n // 2], lo, hi, width), file=sys.stderr)
+sys.exit(0 if width > limit else 1)
+PYEOF
 }
 
 log "mode $MODE, $HOT_PAIRS/$PAIRS measured pairs, pinned to CPU $PIN, work dir $WORK"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LOAD_HOT=
 DATE_START=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # --- the image of the qemu-img bench rows: every cluster allocated --------
@@ -189,7 +253,7 @@ bench_once() { # impl -> ops/s
     out=$("${PIN_CMD[@]}" "$(impl_dir "$1")/qemu-img" bench "${BENCH_ARGS[@]}" "$BASE") || return 1
     t=$(sed -n 's/^Run completed in \([0-9.]*\) seconds\.$/\1/p' <<<"$out")
     [ -n "$t" ] || return 1
-    "$PY" -c "import sys; print('%.0f' % ($BENCH_COUNT / float(sys.argv[1])))" "$t"
+    awk -v c="$BENCH_COUNT" -v t="$t" 'BEGIN { printf "%.0f\n", c / t }'
 }
 
 bench_row() { # id label count args...
@@ -200,26 +264,32 @@ bench_row() { # id label count args...
     BENCH_ARGS=(-f qcow2 -t writeback -c "$BENCH_COUNT" "$@")
     row_meta "$id" "$label" "ops/s" higher "$target" \
         "${PIN_CMD[*]}${PIN_CMD:+ }qemu-img bench ${BENCH_ARGS[*]} IMG"
-    run_pairs "$id" bench_once "$HOT_PAIRS"
+    run_pairs "$id" bench_once "$HOT_PAIRS" "$HOT_MAX"
 }
 
 if want bench; then
     for aio in "${AIOS[@]}"; do
+        c1=C_QD1_$aio c32=C_QD32_$aio cseq=C_SEQ_$aio
+        c1=${!c1} c32=${!c32} cseq=${!cseq}
         bench_row "bench-$aio-randwrite-qd1" "4K scattered rewrite, QD1, aio=$aio" \
-            "$C_QD1" -i "$aio" -d 1 -w -s 4K -S "$STRIDE"
+            "$c1" -i "$aio" -d 1 -w -s 4K -S "$STRIDE"
         bench_row "bench-$aio-randwrite-qd32" "4K scattered rewrite, QD32, aio=$aio" \
-            "$C_QD32" -i "$aio" -d 32 -w -s 4K -S "$STRIDE"
+            "$c32" -i "$aio" -d 32 -w -s 4K -S "$STRIDE"
         bench_row "bench-$aio-randread-qd32" "4K scattered read, QD32, aio=$aio" \
-            "$C_QD32" -i "$aio" -d 32 -s 4K -S "$STRIDE"
+            "$c32" -i "$aio" -d 32 -s 4K -S "$STRIDE"
         bench_row "bench-$aio-seqwrite-64k" "64K sequential rewrite, QD1, aio=$aio" \
-            "$C_SEQ" -i "$aio" -d 1 -w -s 64K
+            "$cseq" -i "$aio" -d 1 -w -s 64K
     done
     # The noise floor: the same row with stock in both places of each pair
     AA=1
     bench_row "bench-aa-randwrite-qd32" \
         "A/A control: 4K scattered rewrite, QD32, aio=threads, stock vs stock" \
-        "$C_QD32" -i threads -d 32 -w -s 4K -S "$STRIDE"
+        "$C_QD32_threads" -i threads -d 32 -w -s 4K -S "$STRIDE"
     AA=0
+    # The rows below load the machine themselves (the NBD mix and convert
+    # use both CPUs): whether something else ran is judged at the start
+    # and here.
+    LOAD_HOT=$(cut -d' ' -f1-3 /proc/loadavg)
 fi
 
 # --- b. callgrind: instructions per operation -----------------------------
@@ -252,9 +322,11 @@ PYEOF
     cp "$f.txt" "$WORK/cg-$impl-$n-$CG_TAG.txt"
 }
 
-cg_row() { # id label args...
-    local id=$1 label=$2 impl a b
-    shift 2
+# BASIS: what the target is checked against: "total" (every instruction of
+# the request) or "qcow2" (the self cost of block/qcow2*.c only).
+cg_row() { # id label basis args...
+    local id=$1 label=$2 basis=$3 impl a b
+    shift 3
     CG_TAG=$id
     for impl in stock patched; do
         log "$id: callgrind $impl ($CG_N0 and $CG_N1 ops)"
@@ -264,16 +336,27 @@ cg_row() { # id label args...
         a=$(( (a1 - a0) / (CG_N1 - CG_N0) ))
         b=$(( (q1 - q0) / (CG_N1 - CG_N0) ))
         log "$id $impl: $a Ir/op ($b in block/qcow2*.c)"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$impl" "$a" "$b" "$label" \
-            "valgrind --tool=callgrind qemu-img bench -f qcow2 -t writeback -c {$CG_N0,$CG_N1} $* IMG" >> "$CG"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$impl" "$a" "$b" "$label" \
+            "valgrind --tool=callgrind qemu-img bench -f qcow2 -t writeback -c {$CG_N0,$CG_N1} $* IMG" \
+            "$basis" >> "$CG"
     done
 }
 
 if want callgrind; then
-    cg_row cg-rewrite-qd1 "4K scattered rewrite, QD1, aio=io_uring" \
+    cg_row cg-rewrite-qd1 "4K scattered rewrite, QD1, aio=io_uring" total \
         -i io_uring -d 1 -w -s 4K -S "$STRIDE"
-    cg_row cg-read-qd1 "4K scattered read, QD1, aio=io_uring" \
+    cg_row cg-read-qd1 "4K scattered read, QD1, aio=io_uring" total \
         -i io_uring -d 1 -s 4K -S "$STRIDE"
+    # At QD32, how many completions one main loop iteration collects depends
+    # on when the kernel completes the io_uring requests, even under
+    # valgrind: the main loop's share of a request varies from run to run
+    # (stock 6812-6827 Ir, patched 6844-6909 Ir for the rewrite, three runs
+    # each), while the qcow2 code's does not.  These rows show that the
+    # qcow2 cost of a request does not grow with the number in flight.
+    cg_row cg-rewrite-qd32 "4K scattered rewrite, QD32, aio=io_uring" qcow2 \
+        -i io_uring -d 32 -w -s 4K -S "$STRIDE"
+    cg_row cg-read-qd32 "4K scattered read, QD32, aio=io_uring" qcow2 \
+        -i io_uring -d 32 -s 4K -S "$STRIDE"
 fi
 
 # --- c. discard-heavy mix over NBD ----------------------------------------
@@ -440,332 +523,22 @@ fi
 
 # --- report ---------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-mkdir -p "$(dirname "$OUT")"
 tcg_of() { if grep -q '^#define CONFIG_TCG ' "$1/config-host.h"; then echo enabled; else echo disabled; fi; }
 TCG_STOCK=$(tcg_of "$STOCK")
 TCG_PATCHED=$(tcg_of "$PATCHED")
-export HOT_PAIRS MIX_PAIRS PIN MODE PAIRS DATE_START TCG_STOCK TCG_PATCHED LOAD_START LOAD_END STRIDE IMG_SIZE CG_N0 CG_N1 \
-    MIX_RUNTIME CONV_MIB QUICK
-"$PY" - "$RES" "$META" "$CG" "$NOTES" "$OUT" "$SVG" "$WORK" "$MIX_FIO" <<'PYEOF'
-import os, platform, re, statistics, subprocess, sys, glob, html
-
-res_f, meta_f, cg_f, notes_f, out_f, svg_f, work, mix_fio = sys.argv[1:9]
-E = os.environ
-
-def median(xs):
-    return statistics.median(xs)
-
-def median_ci(xs):
-    """
-    Distribution-free 95% confidence interval of the median: the order
-    statistics whose ranks the binomial(n, 1/2) distribution puts around
-    the middle with at least 95% probability between them.  None for
-    fewer than 6 values (no such interval exists).
-    """
-    n = len(xs)
-    ys = sorted(xs)
-    from math import comb
-    best = None
-    for k in range(n // 2, -1, -1):
-        # P(X_(k+1) <= median < X_(n-k)) = sum_{i=k+1}^{n-k-1} C(n,i)/2^n
-        p = sum(comb(n, i) for i in range(k + 1, n - k)) / 2 ** n
-        if p >= 0.95:
-            best = k
-            break
-    if best is None:
-        return (float('nan'), float('nan'))
-    return (ys[best], ys[n - best - 1])
-
-meta = []
-for line in open(meta_f):
-    if line.strip():
-        meta.append(line.rstrip('\n').split('\t'))
-vals = {}
-for line in open(res_f):
-    if not line.strip():
-        continue
-    row, pair, impl, v = line.rstrip('\n').split('\t')
-    vals.setdefault(row, {}).setdefault(int(pair), {})[impl] = float(v)
-
-def fmt(v, unit):
-    if unit in ('ops/s', 'IOPS'):
-        return '{:,.0f}'.format(v)
-    if unit == 's':
-        return '%.2f' % v
-    return '%.1f' % v
-
-rows_out = []
-plot = []
-for row, label, unit, better, target, cmd in meta:
-    pairs = vals.get(row, {})
-    ps = [pairs[k] for k in sorted(pairs) if 'stock' in pairs[k] and 'patched' in pairs[k]]
-    if not ps:
-        continue
-    st = [p['stock'] for p in ps]
-    pa = [p['patched'] for p in ps]
-    ratios = [p['patched'] / p['stock'] for p in ps]
-    mr = median(ratios)
-    lo, hi = median_ci(ratios)
-    # overhead: positive when patched is worse
-    ovh = (1 / mr - 1) * 100 if better == 'higher' else (mr - 1) * 100
-    if better == 'higher':
-        ci = ((1 / hi - 1) * 100, (1 / lo - 1) * 100)
-    else:
-        ci = ((lo - 1) * 100, (hi - 1) * 100)
-    # A median beyond the limit is a miss only if the confidence interval
-    # is beyond it too; otherwise this machine cannot tell (see A/A).
-    if target == 'hot':
-        limit = 1.0
-        tgt = 'overhead <= 1%'
-    elif target == 'mix':
-        limit = (1 / 0.98 - 1) * 100
-        tgt = 'ratio >= 0.98'
-    else:
-        limit = None
-        tgt = 'A/A: the spread of identical builds' if target == 'control' else '-'
-    if limit is None:
-        verdict = '-'
-    elif ovh <= limit:
-        verdict = 'met'
-    elif ci[0] == ci[0] and ci[0] <= limit:
-        verdict = 'not resolved'
-    else:
-        verdict = 'MISSED'
-    rows_out.append((label, unit, better, st, pa, ratios, mr, ovh, tgt, verdict, ci))
-    plot.append((label, mr, better, verdict))
-
-cg = {}
-cg_label = {}
-cg_cmd = {}
-for line in open(cg_f):
-    if line.strip():
-        row, impl, ir, q, label, cmd = line.rstrip('\n').split('\t')
-        cg.setdefault(row, {})[impl] = (int(ir), int(q))
-        cg_label[row] = label
-        cg_cmd[row] = cmd
-
-def sh(cmd):
-    try:
-        return subprocess.check_output(cmd, shell=True, text=True, stderr=subprocess.DEVNULL).strip()
-    except Exception:
-        return '?'
-
-cpu = '?'
-for line in open('/proc/cpuinfo'):
-    if line.startswith('model name'):
-        cpu = line.split(':', 1)[1].strip()
-        break
-mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
-
-L = []
-w = L.append
-w('# Benchmarks: stock vs patched qcow2')
-w('')
-w('Generated by `tools/bench.sh` (%s mode: %s, %s or %s measured pairs per row after one warm-up pair).' % (
-    E['MODE'], E['HOT_PAIRS'], E['MIX_PAIRS'], E['PAIRS']))
-w('Do not edit by hand: rerun the script.')
-w('')
-busy = max(float(E['LOAD_START'].split()[0]), float(E['LOAD_END'].split()[0])) >= 1.5
-w('> Taken %s; load average %s at the start, %s at the end.' % (
-    E['DATE_START'], E['LOAD_START'], E['LOAD_END']))
-if busy:
-    w('> **Other work was running on the machine** (1-minute load >= 1.5): the')
-    w('> wall-clock rows are indicative only.')
-else:
-    w('> Nothing else ran on the machine (1-minute load below 1.5; the benchmark')
-    w('> itself keeps about one CPU busy).')
-w('> The callgrind rows count instructions and do not depend on the load.')
-w('')
-w('## Machine')
-w('')
-w('| | |')
-w('|---|---|')
-w('| nproc | %s |' % sh('nproc'))
-w('| CPU | %s |' % cpu)
-w('| memory | %s |' % mem)
-w('| kernel | %s |' % sh('uname -srvm'))
-w('| OS | %s |' % sh(". /etc/os-release && echo $PRETTY_NAME"))
-w('| QEMU | 10.2.2 (Debian 1:10.2.2+ds-1); stock = `build/stock`, patched = `build/patched` |')
-w('| fio | %s |' % sh('fio --version'))
-w('| valgrind | %s |' % sh('valgrind --version'))
-w('| images | tmpfs (`/dev/shm`), qcow2, 64 KiB clusters, cache=writeback (tmpfs has no O_DIRECT) |')
-w('')
-w('## Wall clock (stock and patched alternately, A B A B ...)')
-w('')
-w('Median and min-max over the measured runs; ratio = patched / stock of the')
-w('same pair; overhead > 0 means patched is slower (from the median ratio),')
-w('with the distribution-free 95% confidence interval of the median.  The')
-w('qemu-img bench rows: %s pairs, `qemu-img bench` pinned to CPU %s with' % (E['HOT_PAIRS'], E['PIN']))
-w('taskset (see the comment in `tools/bench.sh`); the NBD mix rows: %s pairs;' % E['MIX_PAIRS'])
-w('the convert row: %s pairs.' % E['PAIRS'])
-if any(r[8].startswith('A/A') for r in rows_out):
-    w('The A/A control row runs the stock build in both places of every pair:')
-    w('its ratios are what this machine makes of two identical builds, the')
-    w('noise floor against which the other rows must be read.')
-w('')
-w('| row | better | stock median (min-max) | patched median (min-max) | pairs | median ratio | overhead | 95% CI of the overhead | target | |')
-w('|---|---|---|---|---|---|---|---|---|---|')
-for label, unit, better, st, pa, ratios, mr, ovh, tgt, verdict, ci in rows_out:
-    w('| %s [%s] | %s | %s (%s-%s) | %s (%s-%s) | %d | **%.3f** | %+.1f%% | %s | %s | %s |' % (
-        label, unit, 'higher' if better == 'higher' else 'lower',
-        fmt(median(st), unit), fmt(min(st), unit), fmt(max(st), unit),
-        fmt(median(pa), unit), fmt(min(pa), unit), fmt(max(pa), unit),
-        len(ratios), mr, ovh,
-        'n/a (too few pairs)' if ci[0] != ci[0] else '%+.1f%% to %+.1f%%' % ci,
-        tgt, verdict))
-w('')
-if any(r[9] == 'not resolved' for r in rows_out):
-    w('"not resolved": the median misses the target, but the confidence interval')
-    w('reaches it: the difference is below what this machine can resolve (compare')
-    w('the A/A row); "MISSED" would need the whole interval beyond the target.')
-    w('')
-w('<details><summary>ratio of every pair, in run order</summary>')
-w('')
-for label, unit, better, st, pa, ratios, mr, ovh, tgt, verdict, ci in rows_out:
-    w('- %s: %s' % (label, ' '.join('%.3f' % r for r in ratios)))
-w('')
-w('</details>')
-w('')
-if cg:
-    w('## Instructions per operation (callgrind, deterministic)')
-    w('')
-    w('Marginal cost of one request: (Ir of %s requests - Ir of %s requests) / %d,' % (
-        E['CG_N1'], E['CG_N0'], int(E['CG_N1']) - int(E['CG_N0'])))
-    w('so that start-up and exit do not count.  "qcow2 code" is the self cost of')
-    w('the functions in `block/qcow2*.c` (where the series changes code); "other"')
-    w('is the rest of the difference.  The target (<= 1%) is checked against both')
-    w('the whole difference and the qcow2 part alone.')
-    w('')
-    w('| row | stock Ir/op | patched Ir/op | delta | qcow2 code: stock | patched | delta (% of stock total) | other delta | target: total | target: qcow2 part |')
-    w('|---|---|---|---|---|---|---|---|---|---|')
-    for row in cg:
-        s, p = cg[row]['stock'], cg[row]['patched']
-        d = (p[0] - s[0]) / s[0] * 100
-        dq = (p[1] - s[1]) / s[0] * 100
-        plot.append(('callgrind: ' + cg_label[row] + ' [Ir/op]', p[0] / s[0], 'lower',
-                     'met' if d <= 1.0 else 'MISSED'))
-        w('| %s | %d | %d | %+.2f%% | %d | %d | %+d (%+.2f%%) | %+d | %s | %s |' % (
-            cg_label[row], s[0], p[0], d, s[1], p[1], p[1] - s[1], dq,
-            (p[0] - s[0]) - (p[1] - s[1]),
-            'met' if d <= 1.0 else 'MISSED', 'met' if dq <= 1.0 else 'MISSED'))
-    w('')
-    if E.get('TCG_STOCK') != E.get('TCG_PATCHED'):
-        w('The two builds are not configured alike: TCG is %s in `build/stock`' % E['TCG_STOCK'])
-        w('(tools only) and %s in `build/patched` (which also builds' % E['TCG_PATCHED'])
-        w('qemu-system-x86_64).  With CONFIG_TCG, `icount_enabled()` reads a variable')
-        w('instead of being the constant ICOUNT_DISABLED, so the main loop\'s timer')
-        w('code (`timerlistgroup_deadline_ns`, `qemu_clock_get_ns`,')
-        w('`qemu_clock_run_all_timers`) costs more per iteration in the patched')
-        w('build whatever the series does: that is most of the "other" column.  The')
-        w('"qcow2 code" column is the part that the series is responsible for.')
-        w('')
-    # function-level difference of the rewrite path
-    for row in cg:
-        fs = {}
-        for impl in ('stock', 'patched'):
-            per = {}
-            for n, sign in ((E['CG_N0'], -1), (E['CG_N1'], 1)):
-                path = os.path.join(work, 'cg-%s-%s-%s.txt' % (impl, n, row))
-                for line in open(path):
-                    m = re.match(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+?):(\S+)', line)
-                    if m:
-                        per[m.group(3)] = per.get(m.group(3), 0) + sign * int(m.group(1).replace(',', ''))
-            fs[impl] = {k: v / (int(E['CG_N1']) - int(E['CG_N0'])) for k, v in per.items()}
-        keys = sorted(set(fs['stock']) | set(fs['patched']),
-                      key=lambda k: -abs(fs['patched'].get(k, 0) - fs['stock'].get(k, 0)))
-        keys = [k for k in keys if abs(fs['patched'].get(k, 0) - fs['stock'].get(k, 0)) >= 1.0][:15]
-        w('<details><summary>%s: functions whose self Ir/op differs (callgrind_annotate)</summary>' % cg_label[row])
-        w('')
-        w('| function | stock | patched | delta |')
-        w('|---|---|---|---|')
-        for k in keys:
-            a, b = fs['stock'].get(k, 0), fs['patched'].get(k, 0)
-            w('| `%s` | %.0f | %.0f | %+.0f |' % (k, a, b, b - a))
-        w('')
-        w('</details>')
-        w('')
-notes = [l.strip() for l in open(notes_f) if l.strip()]
-if notes:
-    w('## Notes from the run')
-    w('')
-    for n in notes:
-        w('- ' + n)
-    w('')
-w('## Commands')
-w('')
-w('`IMG` is a 1 GiB qcow2 image (`qemu-img create -f qcow2 IMG 1G`, then')
-w('`qemu-io -c "write -P 0xa5 0 1G" IMG`), so every cluster is allocated and')
-w('every write is a rewrite.  qemu-img bench has no random mode: "scattered"')
-w('rows use a stride of %d bytes (a prime number of 4K blocks), so request' % int(E['STRIDE']))
-w('k goes to k * stride mod (1 GiB - 4K), every 4K block once per period.')
-w('Each command runs with `build/stock/qemu-img` and `build/patched/qemu-img`.')
-w('')
-w('```')
-for row, label, unit, better, target, cmd in meta:
-    w('# %s' % label)
-    w(cmd)
-for row in cg:
-    w('# callgrind: %s' % cg_label[row])
-    w(cg_cmd[row])
-w('```')
-w('')
-if any(m[0].startswith('mix') for m in meta):
-    w('Discard mix (%s s per run after 1 s ramp, a fresh copy of IMG each run):' % E['MIX_RUNTIME'])
-    w('')
-    w('```')
-    w('qemu-storage-daemon \\')
-    w('  --blockdev driver=file,node-name=file0,filename=IMG,discard=unmap \\')
-    w('  --blockdev driver=qcow2,node-name=fmt0,file=file0,discard=unmap \\')
-    w('  --nbd-server addr.type=unix,addr.path=SOCK \\')
-    w('  --export type=nbd,id=exp0,node-name=fmt0,name=disk,writable=on')
-    w('NBD_URI="nbd+unix:///disk?socket=SOCK" fio --output-format=json mix.fio')
-    w('# plus a python3-libnbd client for the same time: pwrite 64K then')
-    w('# zero 64K (NBD_CMD_WRITE_ZEROES, unmap allowed) at random clusters of [768M, 1G)')
-    w('```')
-    w('')
-    w('mix.fio (job "writes" is measured):')
-    w('')
-    w('```ini')
-    for line in open(mix_fio):
-        w(line.rstrip('\n'))
-    w('```')
-    w('')
-if any(m[0] == 'convert-c' for m in meta):
-    w('Convert source: %s MiB, 1 MiB chunks cycling through seeded random data,' % E['CONV_MIB'])
-    w('zeroes and repetitive text, every cluster allocated (`qemu-img convert -S 0`')
-    w('from raw); generated once into `$QS_CACHE/bench`, copied to tmpfs for the runs.')
-    w('')
-w('The ratios are plotted in [benchmark-ratios.svg](benchmark-ratios.svg).')
-open(out_f, 'w').write('\n'.join(L) + '\n')
-
-# --- SVG: median ratio per row, as horizontal bars around 1.0 ---
-lo = min([0.95] + [r for _, r, _, _ in plot]) - 0.01
-hi = max([1.05] + [r for _, r, _, _ in plot]) + 0.01
-W, left, right, bh, top = 960, 430, 40, 26, 60
-H = top + bh * len(plot) + 60
-def x(v):
-    return left + (v - lo) / (hi - lo) * (W - left - right)
-S = []
-a = S.append
-a('<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">' % (W, H))
-a('<rect width="100%" height="100%" fill="white"/>')
-a('<text x="%d" y="22" font-size="15" font-weight="bold">patched / stock, median ratio per row (%s mode, %s)</text>' % (10, E['MODE'], html.escape(E['DATE_START'])))
-a('<text x="%d" y="40" fill="#555">wall-clock rows taken on a shared, loaded machine: indicative only. ' % 10 +
-  'Green: target met or no target; red: target missed.</text>')
-for v in [lo + (hi - lo) * i / 10 for i in range(11)]:
-    a('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>' % (x(v), top - 5, x(v), H - 45))
-    a('<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%.3f</text>' % (x(v), H - 30, v))
-for i, (label, r, better, verdict) in enumerate(plot):
-    y = top + i * bh
-    col = {'MISSED': '#c0392b', 'not resolved': '#e67e22'}.get(verdict, '#27ae60')
-    x0, x1 = sorted((x(1.0), x(r)))
-    a('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s"/>' % (x0, y + 4, max(x1 - x0, 1), bh - 8, col))
-    a('<text x="%d" y="%d" text-anchor="end">%s (%s is better)</text>' % (left - 8, y + bh - 9, html.escape(label), 'higher' if better == 'higher' else 'lower'))
-    a('<text x="%.1f" y="%d" fill="#333">%.3f</text>' % (x1 + 4, y + bh - 9, r))
-a('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="black" stroke-width="1.5"/>' % (x(1.0), top - 5, x(1.0), H - 45))
-a('<text x="%.1f" y="%d" text-anchor="middle">ratio patched / stock</text>' % ((left + W - right) / 2, H - 10))
-a('</svg>')
-open(svg_f, 'w').write('\n'.join(S) + '\n')
-print(open(out_f).read())
-PYEOF
-log "wrote $OUT and $SVG"
+# Everything else that the report needs, next to the raw results, so that
+# tools/bench-report.sh can write the report again from a kept copy
+for v in HOT_PAIRS HOT_MAX HOT_CI MIX_PAIRS PIN MODE PAIRS DATE_START TCG_STOCK \
+    TCG_PATCHED LOAD_START LOAD_HOT LOAD_END STRIDE IMG_SIZE CG_N0 CG_N1 \
+    MIX_RUNTIME CONV_MIB QUICK; do
+    printf '%s=%q\n' "$v" "${!v}"
+done > "$WORK/env.sh"
+if [ -n "${BENCH_KEEP:-}" ]; then
+    mkdir -p "$BENCH_KEEP"
+    cp "$RES" "$META" "$CG" "$NOTES" "$MIX_FIO" "$WORK/env.sh" "$BENCH_KEEP"/
+    for f in "$WORK"/cg-*-*-*.txt; do
+        [ -f "$f" ] && cp "$f" "$BENCH_KEEP"/
+    done
+    log "raw results kept in $BENCH_KEEP"
+fi
+"$(dirname "$0")/bench-report.sh" "$WORK" "$OUT"

@@ -28,36 +28,18 @@ export HOT_PAIRS HOT_MAX HOT_CI MIX_PAIRS PIN MODE PAIRS DATE_START TCG_STOCK \
     TCG_PATCHED LOAD_START LOAD_HOT LOAD_END STRIDE IMG_SIZE CG_N0 CG_N1 \
     MIX_RUNTIME CONV_MIB QUICK
 mkdir -p "$(dirname "$OUT")"
-"$PY" - "$DIR/results.tsv" "$DIR/rows.tsv" "$DIR/callgrind.tsv" "$DIR/notes.txt" \
+BENCH_TOOLS=$(dirname "$0") "$PY" - "$DIR/results.tsv" "$DIR/rows.tsv" "$DIR/callgrind.tsv" "$DIR/notes.txt" \
     "$OUT" "$SVG" "$DIR" "$DIR/mix.fio" <<'PYEOF'
 import os, platform, re, statistics, subprocess, sys, glob, html
+
+sys.path.insert(0, os.environ['BENCH_TOOLS'])
+from median_ci import median_ci  # noqa: E402
 
 res_f, meta_f, cg_f, notes_f, out_f, svg_f, work, mix_fio = sys.argv[1:9]
 E = os.environ
 
 def median(xs):
     return statistics.median(xs)
-
-def median_ci(xs):
-    """
-    Distribution-free 95% confidence interval of the median: the order
-    statistics whose ranks the binomial(n, 1/2) distribution puts around
-    the middle with at least 95% probability between them.  None for
-    fewer than 6 values (no such interval exists).
-    """
-    n = len(xs)
-    ys = sorted(xs)
-    from math import comb
-    best = None
-    for k in range(n // 2, -1, -1):
-        # P(X_(k+1) <= median < X_(n-k)) = sum_{i=k+1}^{n-k-1} C(n,i)/2^n
-        p = sum(comb(n, i) for i in range(k + 1, n - k)) / 2 ** n
-        if p >= 0.95:
-            best = k
-            break
-    if best is None:
-        return (float('nan'), float('nan'))
-    return (ys[best], ys[n - best - 1])
 
 meta = []
 for line in open(meta_f):
@@ -164,7 +146,8 @@ if busy:
 else:
     w('> Nothing else ran on the machine (1-minute load below 1.5; the benchmark')
     w('> itself keeps about one CPU busy).')
-w('> The callgrind rows count instructions and do not depend on the load.')
+if cg:
+    w('> The callgrind rows count instructions and do not depend on the load.')
 w('')
 w('## Machine')
 w('')
@@ -184,16 +167,23 @@ w('## Wall clock (stock and patched alternately, A B B A A B ...)')
 w('')
 w('Median and min-max over the measured runs; ratio = patched / stock of the')
 w('same pair; overhead > 0 means patched is slower (from the median ratio),')
-w('with the distribution-free 95% confidence interval of the median.  The')
+w('with the distribution-free 95% confidence interval of the median.')
+kinds = set(m[4] for m in meta)
 if int(E['HOT_MAX']) > int(E['HOT_PAIRS']):
     hot = ('at least %s pairs, then more in blocks of 25 until the confidence interval '
            'of the overhead is at most %s points wide (at most %s pairs; the rule looks '
            'at the width only, not at where the median lies)' % (E['HOT_PAIRS'], E['HOT_CI'], E['HOT_MAX']))
 else:
     hot = '%s pairs' % E['HOT_PAIRS']
-w('qemu-img bench rows: short runs (about 0.15 s), %s,' % hot)
-w('`qemu-img bench` pinned to CPU %s with taskset (see the comments in' % E['PIN'])
-w('`tools/bench.sh`); the NBD mix rows: %s pairs; the convert row: %s pairs.' % (E['MIX_PAIRS'], E['PAIRS']))
+if kinds & {'hot', 'control'}:
+    w('The qemu-img bench rows: short runs (%s), %s,' % (
+        'about 0.2-0.3 s' if E['MODE'] == 'full' else 'quick mode', hot))
+    w('`qemu-img bench` pinned to CPU %s with taskset (see the comments in' % E['PIN'])
+    w('`tools/bench.sh`).')
+if any(m[0].startswith('mix') for m in meta):
+    w('The NBD mix rows: %s pairs.' % E['MIX_PAIRS'])
+if any(m[0] == 'convert-c' for m in meta):
+    w('The convert row: %s pairs.' % E['PAIRS'])
 w('Which build runs first alternates from pair to pair.')
 if any(r[8].startswith('A/A') for r in rows_out):
     w('The A/A control row runs the stock build in both places of every pair:')

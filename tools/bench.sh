@@ -16,12 +16,12 @@
 # BENCH_CACHE (where the convert source image is generated once, default
 # $QS_CACHE/bench), BENCH_TMP (a tmpfs directory to work in, default
 # /dev/shm), BENCH_OUT (default docs/benchmarks.md; the SVG goes next to
-# it as benchmark-ratios.svg, or X-ratios.svg for X.md), BENCH_KEEP (a directory to keep the raw
-# results in; `tools/bench-report.sh DIR` writes the report from them
-# again), BENCH_ROWS (a regex of row groups to run:
+# it as benchmark-ratios.svg, or X-ratios.svg for X.md), BENCH_KEEP (a
+# directory to keep the raw results in; `tools/bench-report.sh DIR` writes
+# the report from them again), BENCH_ROWS (a regex of row groups to run:
 # bench, callgrind, mix, convert; default all).
 #
-# Wall-clock rows run stock and patched alternately, A B A B ..., a warm-up
+# Wall-clock rows run stock and patched alternately, A B B A ..., a warm-up
 # pair first, and report medians, min-max and the patched/stock ratio of
 # every pair.  The callgrind rows run once per build (they count
 # instructions, which does not depend on the machine's load).
@@ -194,25 +194,7 @@ run_pairs() {
 # ci_wide ROW: true while the 95% CI of the row's median ratio is wider than
 # HOT_CI percentage points
 ci_wide() {
-    "$PY" - "$RES" "$1" "$HOT_CI" <<'PYEOF'
-import sys
-from math import comb
-res, row, limit = sys.argv[1], sys.argv[2], float(sys.argv[3])
-p = {}
-for line in open(res):
-    r, i, impl, v = line.rstrip('\n').split('\t')
-    if r == row:
-        p.setdefault(i, {})[impl] = float(v)
-ys = sorted(x['patched'] / x['stock'] for x in p.values() if len(x) == 2)
-n = len(ys)
-k = next(k for k in range(n // 2, -1, -1)
-         if sum(comb(n, j) for j in range(k + 1, n - k)) / 2 ** n >= 0.95)
-lo, hi = ys[k], ys[n - k - 1]
-width = (1 / lo - 1 / hi) * 100
-print('%s: %d pairs, median ratio %.4f, 95%% CI %.4f..%.4f (%.2f points)'
-      % (row, n, ys[n // 2], lo, hi, width), file=sys.stderr)
-sys.exit(0 if width > limit else 1)
-PYEOF
+    "$PY" "$(dirname "$0")/median_ci.py" "$RES" "$1" "$HOT_CI"
 }
 
 log "mode $MODE, $HOT_PAIRS/$PAIRS measured pairs, pinned to CPU $PIN, work dir $WORK"

@@ -5,8 +5,12 @@
 # dates depending on the time of export), so `git diff patches/` shows
 # only real changes.
 . "$(dirname "$0")/common.sh"
+# QS_TREE and QS_PATCHES export another series (tools/harden.sh: a git
+# worktree, whose .git is a file) from its own tree into its own directory.
+TREE=${QS_TREE:-$TREE}
+PATCHES=${QS_PATCHES:-$PATCHES}
 
-[ -d "$TREE/.git" ] || die "no tree at $TREE"
+[ -e "$TREE/.git" ] || die "no tree at $TREE"
 if [ -n "$(git -C "$TREE" status --porcelain --untracked-files=no)" ]; then
     log "warning: $TREE has uncommitted changes, which are not exported"
 fi

@@ -73,3 +73,16 @@ bench-ccache: stock patched
 	BENCH_CC_CONTENT=compressible $(T)/bench-ccache.sh
 	BENCH_CC_CONTENT=compressible BENCH_CC_COMPRESSION=zstd \
 	    BENCH_CC_ROWS='convert|throttle' BENCH_CC_COUNT=0 $(T)/bench-ccache.sh
+# Prepare a series for sending with your git identity, in
+# build/outgoing/NAME/ (refuses a placeholder identity; checkpatch on every
+# patch); SERIES=patches/harden for another exported series
+.PHONY: send-prep upstream
+SERIES ?= patches
+send-prep:
+	$(T)/send-prep.sh $(SERIES)
+# Apply patches/ to an upstream qemu.git (only read), build the tools and
+# run the series' iotests there: make upstream UPSTREAM=/path/to/qemu.git
+# [UPSTREAM_REF=master]; report in build/upstream-report.txt
+UPSTREAM_REF ?= master
+upstream: base
+	$(T)/upstream.sh "$(UPSTREAM)" "$(UPSTREAM_REF)"

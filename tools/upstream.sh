@@ -34,6 +34,8 @@ dir=$BUILD/upstream-build
 report=$BUILD/upstream-report.txt
 GIT_ID=(-c user.name="upstream.sh" -c user.email="upstream.sh@build.invalid")
 mapfile -t series < <(grep -v '^#' "$PATCHES/series" | grep .)
+# The series' own files, not those of other series in subdirectories.
+pspec=(":(glob)${PATCHES#"$TOP"/}/*.patch" "${PATCHES#"$TOP"/}/series")
 
 # A fresh clone each time (cheap: the objects are borrowed, not copied);
 # only the build directory is kept, so that ccache and meson can reuse it.
@@ -65,8 +67,9 @@ done
     echo "commit:   $(git -C "$src" log -1 --format='%H %cs %s' HEAD)"
     echo "VERSION:  $(cat "$src/VERSION")"
     echo "series:   ${#series[@]} patches from patches/series, repository commit" \
-         "$(git -C "$TOP" log -1 --format=%h -- patches)$(
-            [ -z "$(git -C "$TOP" status --porcelain -- patches)" ] || echo ' + uncommitted changes')"
+         "$(git -C "$TOP" log -1 --format=%h -- "${pspec[@]}")$(
+            [ -z "$(git -C "$TOP" status --porcelain -- "${pspec[@]}")" ] ||
+            echo ' + uncommitted changes')"
     echo "subprojects from the base (same .wrap): ${borrowed[*]:-none}"
     echo
 } > "$report"

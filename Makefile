@@ -86,3 +86,16 @@ send-prep:
 UPSTREAM_REF ?= master
 upstream: base
 	$(T)/upstream.sh "$(UPSTREAM)" "$(UPSTREAM_REF)"
+# The hardening series (patches/harden/, tools/harden.sh): no crash on
+# crafted qcow2 images.  Independent of patches/: the base alone, in the
+# git worktree build/harden (branch harden), tools in build/harden-build
+.PHONY: harden harden-export harden-test harden-checkpatch
+harden: tree
+	$(T)/harden.sh build
+harden-export:
+	$(T)/harden.sh export
+harden-test: harden
+	$(T)/harden.sh test
+	[ ! -x build/stock/qemu-io ] || $(T)/harden.sh fail-on-stock
+harden-checkpatch:
+	$(T)/harden.sh checkpatch

@@ -11,6 +11,9 @@
 #   harden.sh test [DIR]  run the series' iotests against DIR
 #                         (default build/harden-build)
 #   harden.sh checkpatch  scripts/checkpatch.pl on every patch
+#   harden.sh fail-on-stock [DIR]  run the series' iotests with the tools of
+#                         DIR (default build/stock): each must fail, and
+#                         the crash it shows is printed
 . "$(dirname "$0")/common.sh"
 
 HTREE=$BUILD/harden
@@ -68,5 +71,28 @@ checkpatch)
     echo "checkpatch: $((n - fail)) passed, $fail failed"
     [ "$fail" = 0 ]
     ;;
-*) sed -n '2,13p' "$0" >&2; exit 2 ;;
+fail-on-stock)
+    dir=${2:-$STOCK}
+    [ -x "$dir/qemu-io" ] || die "no build in $dir"
+    [ -x "$HBUILD/qemu-io" ] || die "no build in $HBUILD: run $0 build"
+    # ./check of the hardened build finds the tests; the tools are stock's
+    export QEMU_IO_PROG=$dir/qemu-io QEMU_IMG_PROG=$dir/qemu-img \
+           QEMU_NBD_PROG=$dir/qemu-nbd
+    export QEMU_PROG=${QEMU_PROG:-$PATCHED/qemu-system-x86_64}
+    pass=0; fail=0
+    for t in $("$TOP/tools/series-iotests.sh" list "$HTREE"); do
+        out=$(cd "$HBUILD/tests/qemu-iotests" && ./check -qcow2 "$t" 2>&1) || true
+        bad=$HBUILD/tests/qemu-iotests/scratch/qcow2-file-$t/$t.out.bad
+        why=$(grep -h -m1 -o 'Segmentation fault\|Assertion .* failed\|Aborted' \
+              "$bad" 2>/dev/null || true)
+        if grep -q '^Failures:' <<<"$out" && [ -n "$why" ]; then
+            echo "ok   $t fails on stock: $why"; pass=$((pass + 1))
+        else
+            echo "FAIL $t does not crash on stock"; fail=$((fail + 1))
+        fi
+    done
+    echo "fail on stock: $pass passed, $fail failed"
+    [ "$fail" = 0 ]
+    ;;
+*) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

@@ -86,6 +86,21 @@ read -r p f <<<"$(tail -n 1 <<<"$out" |
                   sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p')"
 count stress "${p:-0}" "${f:-1}"
 
+# The hardening series (patches/harden/): its iotests on build/harden-build
+# (built here if missing), each of them failing on stock, checkpatch
+echo "== hardening series"
+if "$TOP/tools/harden.sh" build >"$BUILD/harden-build.log" 2>&1; then
+    for what in test fail-on-stock checkpatch; do
+        out=$("$TOP/tools/harden.sh" "$what" 2>&1) || true
+        echo "$out"
+        read -r p f s <<<"$(summary <<<"$out")"
+        count "harden-$what" "${p:-0}" "${f:-1}" "${s:-0}"
+    done
+else
+    tail -n 20 "$BUILD/harden-build.log"
+    count harden-build 0 1
+fi
+
 echo "== repository tests"
 for t in "$TOP"/tests/*.sh; do
     [ -e "$t" ] || continue

@@ -87,7 +87,8 @@ read -r p f <<<"$(tail -n 1 <<<"$out" |
 count stress "${p:-0}" "${f:-1}"
 
 # The hardening series (patches/harden/): its iotests on build/harden-build
-# (built here if missing), each of them failing on stock, checkpatch
+# (built here if missing), each of them failing on stock, checkpatch, and
+# the image fuzzer's short form (seeds 1-24, both configurations)
 echo "== hardening series"
 if "$TOP/tools/harden.sh" build >"$BUILD/harden-build.log" 2>&1; then
     for what in test fail-on-stock checkpatch; do
@@ -96,6 +97,12 @@ if "$TOP/tools/harden.sh" build >"$BUILD/harden-build.log" 2>&1; then
         read -r p f s <<<"$(summary <<<"$out")"
         count "harden-$what" "${p:-0}" "${f:-1}" "${s:-0}"
     done
+    # The image fuzzer's short form on the hardened build: no crash, no hang
+    if out=$("$TOP/tools/fuzz.sh" --seeds 1-24 --no-stock --no-patched 2>&1); then
+        grep '^harden: images' <<<"$out"; count harden-fuzz 1 0
+    else
+        tail -n 30 <<<"$out"; count harden-fuzz 0 1
+    fi
 else
     tail -n 20 "$BUILD/harden-build.log"
     count harden-build 0 1

@@ -4,11 +4,18 @@
 
 For every seed and every build, tests/image-fuzzer/runner.py generates a
 fuzzed qcow2 image (the same image and the same $off/$len for the same
-seed, whatever the build) and runs a fixed list of commands on a copy of
-it: qemu-io sequences of aio_write (normal, compressed, zero with unmap),
-aio_read, discard and aio_flush, so that requests overlap in flight, plus
-qemu-img check.  qemu-io runs under a wrapper that disables core dumps and
-turns a run that does not exit within --timeout seconds into a hang.
+seed, whatever the build; the runner gives it a backing file) and runs a
+fixed list of commands on a copy of it: qemu-io sequences of aio_write
+(normal, compressed, zero with unmap), aio_read, discard and aio_flush, so
+that requests overlap in flight; qemu-img info, check, check -r all, map,
+convert, rebase (safe mode, which asks for block status), amend,
+snapshot -c and commit (into the backing file); and a qemu-nbd export of
+the image (unix socket in the test directory) queried for block status
+(qemu-img map over NBD) and read.  Every tool runs under a wrapper that
+disables core dumps and turns a run that does not exit within --timeout
+seconds into a hang; for the NBD command, the wrapper reports a qemu-nbd
+that died by a signal as that signal, and one that does not exit on
+SIGTERM as a hang.
 
 Reported per build: images fuzzed, commands run, commands that died by a
 signal (abort, assertion failure, segfault...), hangs, and the commands in
@@ -23,6 +30,7 @@ assertion failure, signal or hang that stock does not have too; 1 otherwise;
 """
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -30,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -67,6 +76,18 @@ COMMANDS = [
      "-c", "aio_flush",
      "-c", "read $off $len"],
     ["qemu-img", "check", "-f", "qcow2", "$test_img"],
+    ["qemu-img", "info", "-f", "qcow2", "$test_img"],
+    ["qemu-img", "check", "-r", "all", "-f", "qcow2", "$test_img"],
+    ["qemu-img", "map", "-f", "qcow2", "--output=json", "$test_img"],
+    ["qemu-img", "convert", "-f", "qcow2", "-O", "qcow2", "$test_img",
+     "converted.qcow2"],
+    ["qemu-img", "rebase", "-f", "qcow2", "-b", "", "$test_img"],
+    ["qemu-img", "amend", "-f", "qcow2", "-o", "compat=0.10", "$test_img"],
+    ["qemu-img", "snapshot", "-c", "fuzz", "$test_img"],
+    # Not a qemu-img command: the wrapper exports $test_img with qemu-nbd
+    ["qemu-img", "fuzz-nbd", "$test_img"],
+    # Last: it writes into the backing file that all commands share
+    ["qemu-img", "commit", "-f", "qcow2", "$test_img"],
 ]
 
 # Fuzzer configurations (runner.py --config): None fuzzes a random part of
@@ -80,28 +101,77 @@ CONFIGS = [
 ]
 
 WRAPPER = r'''#!/usr/bin/python3
-# qemu-io wrapper for the image fuzzer: no core dumps, and a hang (no exit
-# within the timeout) is reported as death by SIGALRM, which qemu-io does
+# Tool wrapper for the image fuzzer: no core dumps, and a hang (no exit
+# within the timeout) is reported as death by SIGALRM, which the tools do
 # not use; a child that died by a signal is reported with that signal.
-import os, resource, signal, subprocess, sys
+# "qemu-img fuzz-nbd IMAGE": export IMAGE with the qemu-nbd next to
+# qemu-img on a unix socket, ask for its block status (qemu-img map) and
+# read it (qemu-io), then stop qemu-nbd; qemu-nbd's own death by a signal
+# or hang is what is reported.
+import os, resource, signal, subprocess, sys, time
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 real, timeout = sys.argv[1], float(sys.argv[2])
-p = subprocess.Popen([real] + sys.argv[3:])
-try:
-    rc = p.wait(timeout=timeout)
-except subprocess.TimeoutExpired:
-    p.kill()
-    p.wait()
+args = sys.argv[3:]
+
+
+def die(rc):
     sys.stdout.flush()
-    sys.stderr.write("FUZZ-HANG: no exit within %g s\n" % timeout)
     sys.stderr.flush()
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGALRM)
-    sys.exit(124)
-if rc < 0:
-    signal.signal(-rc, signal.SIG_DFL)
-    os.kill(os.getpid(), -rc)
-sys.exit(rc)
+    if rc < 0:
+        signal.signal(-rc, signal.SIG_DFL)
+        os.kill(os.getpid(), -rc)
+    sys.exit(rc)
+
+
+def hang(what):
+    sys.stderr.write("FUZZ-HANG: %s: no exit within %g s\n" % (what, timeout))
+    die(-signal.SIGALRM)
+
+
+def run(cmd, what):
+    p = subprocess.Popen(cmd)
+    try:
+        return p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        hang(what)
+
+
+if args[:1] != ["fuzz-nbd"]:
+    die(run([real] + args, os.path.basename(real)))
+
+bindir = os.path.dirname(real)
+sock = os.path.abspath("fuzz-nbd.sock")
+if os.path.exists(sock):
+    os.unlink(sock)
+nbd = subprocess.Popen([os.path.join(bindir, "qemu-nbd"), "-f", "qcow2",
+                        "-t", "-k", sock, args[1]])
+deadline = time.monotonic() + timeout
+while not os.path.exists(sock) and nbd.poll() is None:
+    if time.monotonic() > deadline:
+        nbd.kill()
+        nbd.wait()
+        hang("qemu-nbd start")
+    time.sleep(0.02)
+if nbd.poll() is not None:
+    # qemu-nbd could not open the image (or died doing so)
+    die(nbd.returncode)
+uri = "nbd+unix:///?socket=" + sock
+run([real, "map", "-f", "raw", "--output=json", uri], "qemu-img map (nbd)")
+run([os.path.join(bindir, "qemu-io"), "-f", "raw", "-c", "read 0 64k",
+     "-c", "read -v 0 512", uri], "qemu-io (nbd)")
+if nbd.poll() is not None:
+    sys.stderr.write("FUZZ-NBD: qemu-nbd exited with %d\n" % nbd.returncode)
+    die(nbd.returncode if nbd.returncode < 0 else 1)
+nbd.terminate()
+try:
+    nbd.wait(timeout=timeout)
+except subprocess.TimeoutExpired:
+    nbd.kill()
+    nbd.wait()
+    hang("qemu-nbd (SIGTERM)")
+die(0 if nbd.returncode in (0, -signal.SIGTERM) else nbd.returncode)
 '''
 
 # runner.py and its qcow2 generator predate Python 3.11, whose
@@ -158,14 +228,17 @@ def corrupt_reported(output):
             "Image is corrupt" in output)
 
 
-def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer):
+def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer,
+              jobs=1, jsonl=None):
     qemu_io = os.path.join(build, "qemu-io")
     qemu_img = os.path.join(build, "qemu-img")
     env = dict(os.environ)
     env["QEMU_IO"] = "%s %s %s %g" % (PY, wrapper, qemu_io, timeout)
-    env["QEMU_IMG"] = qemu_img
+    env["QEMU_IMG"] = "%s %s %s %g" % (PY, wrapper, qemu_img, timeout)
     res = {}
-    for seed, (cname, config) in [(s, c) for s in seeds for c in CONFIGS]:
+    lock = threading.Lock()
+
+    def one(seed, cname, config):
         d = os.path.join(workdir, name, "%s-%d" % (cname, seed))
         os.makedirs(d)
         cmd = [PY, shim, os.path.join(fuzzer, "runner.py"), "-k", "-v",
@@ -176,6 +249,7 @@ def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer):
                            capture_output=True, text=True, env=env,
                            timeout=timeout * (len(COMMANDS) + 2) + 120)
         seed = "%s-%d" % (cname, seed)
+        res[seed] = r = {}
         log = os.path.join(d, "test-1", "test.log")
         try:
             with open(log, errors="replace") as f:
@@ -183,19 +257,32 @@ def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer):
         except OSError:
             text = ""
         cmds = parse_log(text)
-        res[seed] = {
+        r.update({
             "runner_rc": p.returncode,
             "image": os.path.exists(os.path.join(d, "test-1", "test.img")),
             "opened": sum(1 for c, rc, sig, o in cmds if "can't open" not in o
                           and "Could not open" not in o),
             "cmds": [(c, rc, sig, classify(rc, sig, o), corrupt_reported(o),
                       o[-600:]) for c, rc, sig, o in cmds],
-        }
+        })
         if p.returncode != 0 and not cmds:
-            res[seed]["error"] = (p.stdout + p.stderr)[-600:]
-        elif not any(c[3] for c in res[seed]["cmds"]):
+            r["error"] = (p.stdout + p.stderr)[-600:]
+        elif not any(c[3] for c in r["cmds"]):
             shutil.rmtree(d, ignore_errors=True)
-    return res
+        if jsonl:
+            # One line per image as it finishes, so that a long run that is
+            # stopped still has a record of every image it did
+            with lock, open(jsonl, "a") as f:
+                f.write(json.dumps({"build": name, "seed": seed,
+                                    "result": r}) + "\n")
+
+    # Seeds in parallel (each image is its own runner.py process)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for f in [ex.submit(one, s, cname, config)
+                  for s in seeds for cname, config in CONFIGS]:
+            f.result()
+    return dict(sorted(res.items(), key=lambda kv: (
+        kv[0].split("-")[0], int(kv[0].split("-")[1]))))
 
 
 def main():
@@ -210,6 +297,13 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the work directory")
     ap.add_argument("--json", default=None, help="write the results there")
+    ap.add_argument("--jsonl", default=None,
+                    help="append one JSON line per image as it finishes")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="images fuzzed in parallel")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 if the last build has any abort, assertion "
+                    "failure, signal or hang, even one that stock has too")
     a = ap.parse_args()
     builds = []
     for b in a.build or ["stock=%s/build/stock" % TOP,
@@ -244,7 +338,7 @@ def main():
         for n, d in builds:
             t = time.monotonic()
             results[n] = run_build(n, d, seeds, workdir, a.timeout, wrapper,
-                                   shim, fuzzer)
+                                   shim, fuzzer, a.jobs, a.jsonl)
             print("%s: %d seeds in %.0f s" % (n, len(seeds), time.monotonic() - t),
                   flush=True)
     finally:
@@ -300,6 +394,14 @@ def main():
                 seed, i, c[0], p, c[5].strip()[-300:].replace("\n", "\n    ")))
         if new:
             rc = 1
+    last = builds[-1][0]
+    if a.strict and bad[last]:
+        print("%s: %d problems (--strict):" % (last, len(bad[last])))
+        for seed, i, p in sorted(bad[last])[:30]:
+            c = results[last][seed]["cmds"][i]
+            print("  %s: seed %s command %d (%s): %s\n    %s" % (
+                last, seed, i, c[0], p, c[5].strip()[-300:].replace("\n", "\n    ")))
+        rc = 1
     if a.json:
         with open(a.json, "w") as f:
             json.dump({n: {str(k): v for k, v in r.items()} for n, r in

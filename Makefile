@@ -38,6 +38,11 @@ checkpatch:
 	$(T)/checkpatch.sh
 tsa:
 	$(T)/tsa.sh
+# The series' unit tests (multiqueue) built with ThreadSanitizer, in
+# build/tsan, run with halt_on_error=1
+.PHONY: tsan
+tsan: tree
+	$(T)/tsan.sh
 export:
 	$(T)/export.sh
 check-series: base

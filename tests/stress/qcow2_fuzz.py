@@ -285,7 +285,67 @@ def run_build(name, build, seeds, workdir, timeout, wrapper, shim, fuzzer,
         kv[0].split("-")[0], int(kv[0].split("-")[1]))))
 
 
+def command_name(cmd):
+    """A short name of a runner command line: qemu-io N, qemu-img SUB, nbd."""
+    words = cmd.split()
+    for i, w in enumerate(words):
+        if w.endswith("/qemu-io"):
+            return "qemu-io"
+        if w.endswith("/qemu-img"):
+            sub = words[i + 2] if i + 2 < len(words) else "?"
+            if sub == "check" and "-r" in words:
+                return "qemu-img check -r all"
+            return "qemu-nbd" if sub == "fuzz-nbd" else "qemu-img " + sub
+    return "?"
+
+
+def report(paths):
+    """Summarize --jsonl files: per build, the images, and per command the
+    runs, the runs that opened the image, and the crashes and hangs, with
+    the assertion messages seen."""
+    builds = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                d = json.loads(line)
+                builds.setdefault(d["build"], {})[d["seed"]] = d["result"]
+    for name, res in builds.items():
+        seeds = sorted({int(k.split("-")[1]) for k in res})
+        configs = sorted({k.split("-")[0] for k in res})
+        print("%s: %d images (seeds %d-%d, %d distinct; configs %s)" % (
+            name, len(res), seeds[0], seeds[-1], len(seeds), ",".join(configs)))
+        rows = {}
+        asserts = {}
+        for seed, r in res.items():
+            for c, rc, sig, probs, cor, out in r.get("cmds", []):
+                row = rows.setdefault(command_name(c), [0, 0, 0, 0, 0, 0])
+                row[0] += 1
+                row[1] += ("can't open" not in out and
+                           "Could not open" not in out)
+                row[2] += cor
+                hang = "hang" in probs
+                row[3] += hang
+                row[4] += bool(sig) and not hang
+                row[5] += "assertion failure" in probs
+                m = re.search(r"Assertion `([^']*)' failed", out)
+                if m:
+                    asserts.setdefault(m.group(1), set()).add(seed)
+        print("| command | runs | opened | corruption reported | "
+              "died by a signal | of them assertion failures | hangs |")
+        print("|---|---|---|---|---|---|---|")
+        for k in sorted(rows):
+            v = rows[k]
+            print("| %s | %d | %d | %d | %d | %d | %d |" % (
+                k, v[0], v[1], v[2], v[4], v[5], v[3]))
+        for a, ss in sorted(asserts.items()):
+            print("  assertion `%s`: %d images (%s)" % (
+                a, len(ss), ", ".join(sorted(ss)[:8])))
+
+
 def main():
+    if sys.argv[1:2] == ["--report"]:
+        report(sys.argv[2:])
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", action="append", default=[],
                     help="NAME=DIR (a build directory with qemu-io and "

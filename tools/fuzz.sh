@@ -10,7 +10,7 @@
 #                 [--jsonl FILE]
 #
 # Defaults: seeds 1-200 (each with the "all" and the "tables" fuzzer
-# configurations), a tool that has not exited after 30 s is a hang, nproc
+# configurations), a tool that has not exited after 60 s is a hang, nproc
 # images at a time, build/stock, build/patched and build/harden-build (each
 # if built).  Exit status: with the hardened build, non-zero if it has any
 # abort, assertion failure, signal or hang; without it, non-zero if the
@@ -19,7 +19,7 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 seeds=1-200
-timeout=30
+timeout=60
 jobs=$(nproc)
 stock=$TOP/build/stock
 patched=$TOP/build/patched

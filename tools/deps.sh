@@ -13,7 +13,7 @@ PKGS="ninja-build libglib2.0-dev zlib1g-dev libzstd-dev libpixman-1-dev
       python3-venv bzip2 xz-utils flex bison dpkg-dev ccache git make
       gcc perl
       seabios ipxe-qemu qemu-system-data
-      clang-19 libclang-rt-19-dev valgrind fio strace util-linux"
+      clang-19 libclang-rt-19-dev llvm-19 valgrind fio strace util-linux"
 
 missing() {
     local p

@@ -78,6 +78,13 @@ bench-ccache: stock patched
 	BENCH_CC_CONTENT=compressible $(T)/bench-ccache.sh
 	BENCH_CC_CONTENT=compressible BENCH_CC_COMPRESSION=zstd \
 	    BENCH_CC_ROWS='convert|throttle' BENCH_CC_COUNT=0 $(T)/bench-ccache.sh
+# Instructions per operation against the queue depth, stock vs patched
+# (callgrind: allocating writes, 4K rewrite/read, a discard with requests
+# in flight, an NBD write/trim mix; docs/benchmarks-qd.md, issue 13);
+# BENCH_QD_QUICK=1 for a smoke run
+.PHONY: bench-qd
+bench-qd: stock patched
+	$(T)/bench-qd.sh
 # Prepare a series for sending with your git identity, in
 # build/outgoing/NAME/ (refuses a placeholder identity; checkpatch on every
 # patch); SERIES=patches/harden for another exported series

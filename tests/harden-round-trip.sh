@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 QS_TREE=$BUILD/harden QS_PATCHES=$PATCHES/harden QS_EXPORT_DIR=$tmp \
     "$TOP/tools/export.sh" 2>/dev/null
-diff -r -x cover-letter.txt "$PATCHES/harden" "$tmp" >&2 || {
+diff -r -x cover-letter.txt -x subject-prefix "$PATCHES/harden" "$tmp" >&2 || {
     echo "patches/harden/ differs from a fresh export of $BUILD/harden" >&2
     exit 1
 }

@@ -23,6 +23,12 @@ trap 'rm -rf "$tmp"' EXIT
 # line is the subject, the rest the body.  format-patch fills in the
 # shortlog and diffstat.
 cover=$PATCHES/cover-letter.txt
+# The subject prefix ("PATCH v2") is kept in patches/subject-prefix, so
+# that each series has its own version.
+prefix=PATCH
+if [ -f "$PATCHES/subject-prefix" ]; then
+    prefix=$(cat "$PATCHES/subject-prefix")
+fi
 # The cover letter is "from" the author of the newest commit, not from
 # whoever runs the export, so that the export does not depend on the
 # machine's git configuration.
@@ -30,7 +36,7 @@ git -C "$TREE" -c core.abbrev=12 -c diff.algorithm=histogram \
     -c user.name="$(git -C "$TREE" log -1 --format=%an)" \
     -c user.email="$(git -C "$TREE" log -1 --format=%ae)" \
     format-patch -q --cover-letter --no-signature --zero-commit \
-    --subject-prefix=PATCH -o "$tmp" base..HEAD
+    --subject-prefix="$prefix" -o "$tmp" base..HEAD
 # Recipients, as scripts/get_maintainer.pl finds them for the whole series.
 cc=$(cd "$TREE" && ./scripts/get_maintainer.pl --no-rolestats --no-git \
         --no-git-fallback "$tmp"/0*.patch 2>/dev/null |

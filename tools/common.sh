@@ -12,6 +12,16 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 QS_CACHE=${QS_CACHE:-/var/cache/qcow2-series}
 export CCACHE_DIR=${CCACHE_DIR:-$QS_CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-5G}
+# QEMU's configure passes its compiler to meson in a cross file, which
+# turns off meson's own ccache detection: name ccache in the compiler.
+# Taken from the environment, so that it does not change the configure
+# options that build.sh compares (a build dir is only reconfigured from
+# scratch when those change).  Paths below the clone are hashed relative
+# to it, so a fresh clone elsewhere still hits the cache.
+if command -v ccache >/dev/null; then
+    export CC=${CC:-ccache gcc} CXX=${CXX:-ccache g++}
+    export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$TOP}
+fi
 
 BUILD=$TOP/build
 TREE=$BUILD/qemu            # git tree: tag "base" + the series

@@ -140,3 +140,26 @@ PYEOF
 bench_mixed_image() { # DIR MIB QEMU_IMG TMPDIR
     bench_source_image mixed "$@"
 }
+
+# Configure build dir $1 of build/qemu with clang (tools only) and the
+# extra configure options $2...; from scratch only when the options
+# changed.  For tools/tsa.sh and tools/tsan.sh.
+clang_configure() {
+    local dir=$1 clang=${CLANG:-clang-19}
+    shift
+    command -v "$clang" >/dev/null || die "$clang missing: run tools/deps.sh"
+    local ccache=()
+    command -v ccache >/dev/null && ccache=(ccache)
+    local opts=(--cc="${ccache[*]} $clang" --cxx="${ccache[*]} ${clang/clang/clang++}"
+                --python="$PY" "$@" --disable-system --disable-user
+                --enable-tools --disable-rust --disable-download --disable-docs
+                --disable-install-blobs)
+    if [ "$(cat "$dir/.qs-opts" 2>/dev/null)" != "${opts[*]}" ]; then
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        log "configuring $dir"
+        (cd "$dir" && "$TREE/configure" "${opts[@]}" >configure.log 2>&1) ||
+            { tail -n 20 "$dir/configure.log"; die "configure failed"; }
+        echo "${opts[*]}" > "$dir/.qs-opts"
+    fi
+}

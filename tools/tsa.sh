@@ -7,18 +7,7 @@
 
 CLANG=${CLANG:-clang-19}
 dir=$BUILD/clang
-command -v "$CLANG" >/dev/null || die "$CLANG missing: run tools/deps.sh"
-opts=(--cc="$CLANG" --python="$PY" --disable-system --disable-user
-      --enable-tools --disable-rust --disable-download --disable-docs
-      --disable-install-blobs)
-if [ "$(cat "$dir/.qs-opts" 2>/dev/null)" != "${opts[*]}" ]; then
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    log "configuring $dir"
-    (cd "$dir" && "$TREE/configure" "${opts[@]}" >configure.log 2>&1) ||
-        { tail -n 20 "$dir/configure.log"; die "configure failed"; }
-    echo "${opts[*]}" > "$dir/.qs-opts"
-fi
+clang_configure "$dir"
 grep -q -- -Wthread-safety "$dir/build.ninja" ||
     die "$CLANG does not enable -Wthread-safety for this tree"
 

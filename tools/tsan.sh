@@ -10,19 +10,7 @@
 
 CLANG=${CLANG:-clang-19}
 dir=$BUILD/tsan
-command -v "$CLANG" >/dev/null || die "$CLANG missing: run tools/deps.sh"
-opts=(--cc="$CLANG" --cxx="${CLANG/clang/clang++}" --python="$PY"
-      --enable-tsan --disable-system --disable-user --enable-tools
-      --disable-rust --disable-download --disable-docs
-      --disable-install-blobs)
-if [ "$(cat "$dir/.qs-opts" 2>/dev/null)" != "${opts[*]}" ]; then
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    log "configuring $dir"
-    (cd "$dir" && "$TREE/configure" "${opts[@]}" >configure.log 2>&1) ||
-        { tail -n 20 "$dir/configure.log"; die "configure failed"; }
-    echo "${opts[*]}" > "$dir/.qs-opts"
-fi
+clang_configure "$dir" --enable-tsan
 
 tests=()
 for src in $(git -C "$TREE" diff --name-only --diff-filter=A base HEAD -- 'tests/unit/*.c'); do

@@ -592,11 +592,13 @@ class Run:
     def submit(self, op):
         a = self.args
         for cl in self.clusters(op):
-            if op.kind not in ("read", "flush"):
+            # Only requests that may allocate the cluster (not reads or
+            # trims) make a compressed write to it fail with EIO
+            if op.kind not in ("read", "flush", "trim"):
                 for o in self.cl_inflight.get(cl, ()):
                     if o.kind == "cwrite":
                         o.overlapped = True
-                    if op.kind == "cwrite" and o.kind != "read":
+                    if op.kind == "cwrite" and o.kind not in ("read", "trim"):
                         op.overlapped = True
             self.cl_inflight.setdefault(cl, []).append(op)
         c = self.conns[op.conn]

@@ -43,6 +43,17 @@ tsa:
 .PHONY: tsan
 tsan: tree
 	$(T)/tsan.sh
+# The tools built with clang, AddressSanitizer and UndefinedBehaviorSanitizer
+# (series and stock, build/asan-*), running the series' iotests, the qcow2
+# iotests of check-block and the stress's short mode under the sanitizers;
+# fails on a report that only the series has (docs/reliability.md §7).
+# Not part of make test (too long); ASAN_QUICK=1 runs only the series'
+# iotests; asan-mutate checks that an injected heap overflow is caught
+.PHONY: asan asan-mutate
+asan: tree
+	$(T)/asan.sh
+asan-mutate: tree
+	$(T)/asan.sh --mutate
 export:
 	$(T)/export.sh
 check-series: base

@@ -446,7 +446,20 @@ class Conn:
         self.h = nbd.NBD()
         if not structured:
             self.h.set_request_structured_replies(False)
-        self.h.connect_uri(uri)
+        # The daemon's socket file exists from bind() on, but connections
+        # are refused until listen(): on a loaded machine the first connect
+        # can fall in between (seen once in 554 crash runs)
+        for attempt in range(50):
+            try:
+                self.h.connect_uri(uri)
+                break
+            except nbd.Error as e:
+                if e.errnum != errno.ECONNREFUSED or attempt == 49:
+                    raise
+                self.h = nbd.NBD()
+                if not structured:
+                    self.h.set_request_structured_replies(False)
+                time.sleep(0.1)
         self.fd = self.h.aio_get_fd()
         self.inflight = 0
 

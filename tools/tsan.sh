@@ -61,7 +61,7 @@ symbolizer=/usr/lib/llvm-19/bin/llvm-symbolizer
 # to the log whole; the other reports are only counted by their top
 # frame (a soak prints hundreds of thousands of them)
 filter() {
-    awk -v ours='qcow2-inflight\\.c|qcow2_inflight_|test-qcow2-stress' '
+    awk -v ours='qcow2-inflight\\.c|qcow2_inflight_|test-qcow2-stress\\.c' '
         function flush_report() {
             if (nrep == 0) return
             total++

@@ -329,7 +329,7 @@ builds=$(echo $present)
 
 # Collect, attribute and summarize every report.
 rc=0
-"$PY" - "$RUN" "$builds" "$mutate" <<'PYEOF' >"$RUN/summary.txt" || rc=$?
+TOP="$TOP" "$PY" - "$RUN" "$builds" "$mutate" <<'PYEOF' >"$RUN/summary.txt" || rc=$?
 import collections, glob, os, re, sys
 
 run, builds, mutate = sys.argv[1], sys.argv[2].split(), sys.argv[3] == '1'
@@ -346,6 +346,10 @@ SKIP = re.compile(r'^(__interceptor_|__asan_|__ubsan_|__sanitizer_|__lsan_|'
                   r'memset$|__memcpy|__memset)')
 FRAME = re.compile(r'^\s*#(\d+) 0x[0-9a-f]+ in (\S+)(?: (\S+))?')
 SERIES_FILES = ('qcow2-inflight.c', 'qcow2-compressed-cache.c')
+# timing-dependent reports of the base (tests/asan/base-timing.txt)
+BASE_TIMING = []
+with open(os.path.join(os.environ['TOP'], 'tests/asan/base-timing.txt')) as f:
+    BASE_TIMING = [l.strip() for l in f if l.strip() and not l.startswith('#')]
 
 def strip(loc):
     loc = loc or '?'
@@ -462,12 +466,14 @@ for sig, r in reports.items():
     on = [b for b in builds if r['n'][b]]
     if 'stock' in on:
         attr = 'base'
+    elif any(t in sig for t in BASE_TIMING):
+        attr = 'base, timing: tests/asan/base-timing.txt'
     elif 'stock' not in builds:
         attr = 'series? (stock not run)'
     else:
         attr = 'SERIES'
     inseries = any(os.path.basename(l).split(':')[0] in SERIES_FILES for f, l in r['frames'])
-    if attr != 'base' and 'series' in on:
+    if not attr.startswith('base') and 'series' in on:
         bad.append(sig)
     print()
     print('[%s] %s' % (attr, r['kind']))

@@ -44,7 +44,7 @@ SRC_STOCK=$BUILD/asan-stock-src
 # holds back the requests that the base does not handle.
 DIR_SERIES=$BUILD/asan-series
 DIR_STOCK=$BUILD/asan-stock
-RUN=${ASAN_RUN:-$BUILD/asan-run}
+RUN=$(realpath -m "${ASAN_RUN:-$BUILD/asan-run}")  # ./check runs in the tests dir
 TIMEOUT=${ASAN_TIMEOUT:-1800}
 
 action=all

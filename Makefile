@@ -73,11 +73,18 @@ stress-inject:
 	$(T)/stress.sh --inject
 fuzz:
 	$(T)/fuzz.sh
-# Stock vs patched side by side (docs/benchmarks.md, whose tables are then
-# copied into README.md); BENCH_QUICK=1 for a smoke run
-bench: stock patched
-	$(T)/bench.sh
-	[ -n "$$BENCH_OUT" ] || $(T)/bench-readme.sh
+# Stock vs patched side by side, one Python tool (tools/bench.py, rows in
+# tools/qsbench/): the rows of docs/benchmarks.md (whose tables are then
+# copied into README.md), instructions per operation against the queue
+# depth (docs/benchmarks-qd.md) and multiqueue throughput
+# (docs/benchmarks-mq.md); BENCH_QUICK=1, BENCH_QD_QUICK=1 and
+# BENCH_MQ_QUICK=1 for smoke runs; make bench-hot, bench-qd and bench-mq
+# run one part
+.PHONY: bench-hot bench-mq
+bench: bench-hot bench-qd bench-mq
+bench-hot: stock patched
+	$(T)/bench.py hot
+	[ -n "$$BENCH_OUT" ] || $(T)/bench.py readme
 # qcow2 compressed write cache: stock vs patched cache off/on, O_DIRECT
 # target, the mixed image (docs/benchmarks-ccache.md) and the compressible
 # one (docs/benchmarks-ccache-compressible-zlib.md, and with zstd the
@@ -85,17 +92,22 @@ bench: stock patched
 # BENCH_CC_QUICK=1 for a smoke run
 .PHONY: bench-ccache
 bench-ccache: stock patched
-	BENCH_CC_CONTENT=mixed $(T)/bench-ccache.sh
-	BENCH_CC_CONTENT=compressible $(T)/bench-ccache.sh
+	BENCH_CC_CONTENT=mixed $(T)/bench.py ccache
+	BENCH_CC_CONTENT=compressible $(T)/bench.py ccache
 	BENCH_CC_CONTENT=compressible BENCH_CC_COMPRESSION=zstd \
-	    BENCH_CC_ROWS='convert|throttle' BENCH_CC_COUNT=0 $(T)/bench-ccache.sh
+	    BENCH_CC_ROWS='convert|throttle' BENCH_CC_COUNT=0 $(T)/bench.py ccache
 # Instructions per operation against the queue depth, stock vs patched
 # (callgrind: allocating writes, 4K rewrite/read, a discard with requests
 # in flight, an NBD write/trim mix; docs/benchmarks-qd.md, issue 13);
 # BENCH_QD_QUICK=1 for a smoke run
 .PHONY: bench-qd
 bench-qd: stock patched
-	$(T)/bench-qd.sh
+	$(T)/bench.py qd
+# Requests per second of one qcow2 node driven from 1, 2 and 4 iothreads
+# (qemu-storage-daemon, NBD exports in different iothreads, fio), stock vs
+# patched (docs/benchmarks-mq.md)
+bench-mq: stock patched
+	$(T)/bench.py mq
 # Prepare a series for sending with your git identity, in
 # build/outgoing/NAME/ (refuses a placeholder identity; checkpatch on every
 # patch); SERIES=patches/harden for another exported series

@@ -7,6 +7,7 @@
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 QS_EXPORT_DIR=$tmp "$TOP/tools/export.sh" 2>/dev/null
+# (recursive: patches/ccache/ too)
 diff -r -x cover-letter.txt -x subject-prefix -x harden "$PATCHES" "$tmp" >&2 || {
     echo "patches/ differs from a fresh export of $TREE" >&2
     exit 1

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bisectability and upstream applicability of patches/:
-#  1. apply the series one patch at a time onto the base, and at each step
+#  1. apply the series (patches/, then patches/ccache/) one patch at a
+#     time onto the base, and at each step
 #     build the tools (ccache keeps this cheap) and run the series' iotests
 #     that exist at that step;
 #  2. apply the whole series with git am onto the pristine upstream tree
@@ -13,7 +14,8 @@ work=$BUILD/check-series
 rm -rf "$work"
 mkdir -p "$work"
 GIT_ID=(-c user.name="check-series" -c user.email="check-series@localhost")
-mapfile -t series < <(grep -v '^#' "$PATCHES/series" | grep .)
+# Both series of the queue: the fix, then the compressed write cache
+mapfile -t series < <(queue_patches)
 
 # 1. One patch at a time.
 [ -d "$TREE/.git" ] || die "no tree: run make tree"
@@ -23,6 +25,7 @@ fail=0
 step=0
 for p in "${series[@]}"; do
     step=$((step + 1))
+    p=${p#"$PATCHES"/}
     log "[$step/${#series[@]}] $p"
     git -C "$work/src" "${GIT_ID[@]}" am -q --keep-cr "$PATCHES/$p" ||
         { echo "FAIL $p: does not apply"; fail=1; break; }
@@ -47,7 +50,7 @@ tar -xJf "$orig" -C "$work/upstream" --strip-components=1
     git init -q
     git add -f -A . && git "${GIT_ID[@]}" commit -q -m upstream
     # shellcheck disable=SC2046
-    git "${GIT_ID[@]}" am -q --keep-cr $(printf "$PATCHES/%s " "${series[@]}")
+    git "${GIT_ID[@]}" am -q --keep-cr "${series[@]}"
 ) && echo "ok   the series applies to pristine upstream $upver" ||
     { echo "FAIL the series does not apply to pristine upstream"; fail=1; }
 rm -rf "$work/upstream"

@@ -29,6 +29,19 @@ STOCK_SRC=$BUILD/stock-src  # git worktree of TREE at tag "base"
 PATCHED=$BUILD/patched      # meson build dir of TREE
 STOCK=$BUILD/stock          # meson build dir of STOCK_SRC
 PATCHES=$TOP/patches
+# The two series of the queue, in the order they apply: the fix
+# (patches/, branch "series" of build/qemu) and the compressed write cache
+# on top of it (patches/ccache/, branch "ccache", which is checked out).
+# The hardening series (patches/harden/) applies to the base alone.
+CCACHE_PATCHES=$PATCHES/ccache
+# Every patch of both series, as paths, in order
+queue_patches() {
+    local d
+    for d in "$PATCHES" "$CCACHE_PATCHES"; do
+        [ -f "$d/series" ] || continue
+        grep -v '^#' "$d/series" | grep . | sed "s|^|$d/|"
+    done
+}
 
 # QEMU's configure needs the python that Debian's meson is installed for,
 # not whatever python3 comes first in PATH.
@@ -82,63 +95,6 @@ apt_private_setup() {
     else
         rm -f "$new"
     fi
-}
-
-# The source images of the benchmarks (tools/bench.sh,
-# tools/bench-ccache.sh), every cluster allocated (-S 0), generated once
-# into DIR with QEMU_IMG, using TMPDIR for the raw data; prints the path.
-#   mixed         1 MiB chunks cycling through seeded random data
-#                 (incompressible), zeroes and repetitive text
-#   compressible  64 KiB clusters: one in 12 zero, the others text in which
-#                 0, 2, 4 or 8 of the 16 4 KiB blocks are seeded random
-#                 data (compressed to very roughly 10%, 20%, 35% and 55%),
-#                 so every non-zero cluster is stored compressed
-bench_source_image() { # KIND DIR MIB QEMU_IMG TMPDIR
-    local kind=$1 dir=$2 mib=$3 img=$4 tmp=$5
-    local src=$dir/$kind-${mib}M-v1.qcow2
-    case $kind in
-    mixed|compressible) ;;
-    *) die "unknown benchmark image kind: $kind" ;;
-    esac
-    if [ ! -f "$src" ]; then
-        mkdir -p "$dir"
-        log "generating $src (once)"
-        "$PY" - "$tmp/$kind.raw" "$mib" "$kind" <<'PYEOF'
-import random, sys
-text = b''.join(b'%08d qcow2 in-flight host range references, line of text\n' % i
-                for i in range(20000))
-MIB, CL, BLK = 1 << 20, 1 << 16, 1 << 12
-with open(sys.argv[1], 'wb') as f:
-    if sys.argv[3] == 'mixed':
-        for i in range(int(sys.argv[2])):
-            k = i % 3
-            if k == 0:
-                f.write(random.Random(i).randbytes(MIB))
-            elif k == 1:
-                f.write(bytes(MIB))
-            else:
-                off = (i * 4099) % (len(text) - MIB)
-                f.write(text[off:off + MIB])
-    else:
-        for i in range(int(sys.argv[2]) * (MIB // CL)):
-            if i % 12 == 11:
-                f.write(bytes(CL))
-                continue
-            rnd = random.Random(i)
-            off = (i * 4099) % (len(text) - CL)
-            c = bytearray(text[off:off + CL])
-            for b in rnd.sample(range(CL // BLK), (0, 2, 4, 8)[(i * 7 + i // 12) % 4]):
-                c[b * BLK:(b + 1) * BLK] = rnd.randbytes(BLK)
-            f.write(c)
-PYEOF
-        "$img" convert -S 0 -f raw -O qcow2 "$tmp/$kind.raw" "$src.tmp.$$"
-        mv "$src.tmp.$$" "$src"
-        rm -f "$tmp/$kind.raw"
-    fi
-    echo "$src"
-}
-bench_mixed_image() { # DIR MIB QEMU_IMG TMPDIR
-    bench_source_image mixed "$@"
 }
 
 # Configure build dir $1 of build/qemu with clang (tools only) and the

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Create the git tree of the base under build/qemu (tag "base") and apply
-# patches/ on top with git am (branch "series").  An existing tree is left
+# patches/ on top with git am (branch "series"), then patches/ccache/
+# (branch "ccache", checked out: the build).  An existing tree is left
 # alone: it is where the series is edited, and may hold work not yet
 # exported.  Use `make tree-reset` to recreate it from patches/.
 . "$(dirname "$0")/common.sh"
@@ -45,6 +46,14 @@ if [ ! -d "$TREE/.git" ]; then
         # shellcheck disable=SC2046
         (cd "$TREE" && git "${GIT_ID[@]}" am -q --keep-cr \
             $(grep -v '^#' "$PATCHES/series" | sed "s|^|$PATCHES/|"))
+    fi
+    # The compressed write cache series, on top, on branch "ccache"
+    git -C "$TREE" checkout -q -b ccache
+    if [ -s "$CCACHE_PATCHES/series" ]; then
+        log "applying $(grep -cv '^#' "$CCACHE_PATCHES/series") patches of the compressed write cache"
+        # shellcheck disable=SC2046
+        (cd "$TREE" && git "${GIT_ID[@]}" am -q --keep-cr \
+            $(grep -v '^#' "$CCACHE_PATCHES/series" | sed "s|^|$CCACHE_PATCHES/|"))
     fi
 fi
 

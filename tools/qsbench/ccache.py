@@ -98,13 +98,13 @@ import re
 import resource
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from . import env
+from . import env, stats
+from .report import md_table, write_out
 
 CLUSTER = 65536
 BUSY_RE = r'tools/bench\.(sh|py)|qcow2_stress|make|ninja|cc1'
@@ -282,67 +282,10 @@ def one_line(text, limit):
     return ' '.join(text.split())[:limit]
 
 
-def load_avg(n=3):
-    with open('/proc/loadavg') as f:
-        return ' '.join(f.read().split()[:n])
-
-
-def sh(cmd):
-    """Output of a shell command for the report's machine table ('?' if
-    it fails)."""
-    try:
-        return subprocess.check_output(cmd, shell=True, text=True,
-                                       stderr=subprocess.DEVNULL).strip()
-    except (subprocess.CalledProcessError, OSError):
-        return '?'
-
-
 def run(argv, **kw):
     """A short helper command (qemu-img create/compare/check/map)."""
     return subprocess.run(argv, stdin=subprocess.DEVNULL, text=True,
                           capture_output=True, **kw)
-
-
-def stop(p):
-    """End a child of ours: SIGTERM, then SIGKILL after 10 s."""
-    if p.poll() is None:
-        p.terminate()
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-
-
-def run_timed(argv, log_path, timeout):
-    """
-    Runs argv (output to log_path), ended after timeout seconds; returns
-    (exit status, wall seconds, CPU seconds).  The CPU time is the growth of
-    RUSAGE_CHILDREN while only this child is waited for, i.e. its own.  A
-    binary that cannot be executed (being rebuilt by someone else) fails
-    the run with status 126, not the whole benchmark.
-    """
-    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with open(log_path, 'wb') as out:
-        t0 = time.monotonic()
-        try:
-            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT)
-        except OSError as e:
-            out.write(b'cannot run %s: %s\n' % (argv[0].encode(),
-                                                 str(e).encode()))
-            return 126, 0.0, 0.0
-        try:
-            rc = p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            out.write(b'\n(timed out after %d s)\n' % timeout)
-            rc = 124
-        finally:
-            stop(p)
-        wall = time.monotonic() - t0
-    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    return rc, wall, cpu
 
 
 def disk_usage(path):
@@ -485,35 +428,9 @@ class Bench:
         self.notes.append(msg)
 
     # --- machine state -------------------------------------------------
-    def busy_procs(self):
-        """Processes that make the machine busy ("pid: command line"), not
-        counting this process and its ancestors (make bench-ccache)."""
-        anc, p = {os.getpid()}, os.getpid()
-        while p > 1:
-            try:
-                with open('/proc/%d/stat' % p) as f:
-                    p = int(f.read().rsplit(')', 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                break
-            anc.add(p)
-        out = []
-        for d in sorted((d for d in os.listdir('/proc') if d.isdigit()),
-                        key=int):
-            if int(d) in anc:
-                continue
-            try:
-                with open('/proc/%s/cmdline' % d, 'rb') as f:
-                    cmd = f.read().replace(b'\0', b' ').decode(
-                        errors='replace')
-            except OSError:
-                continue
-            if cmd and re.search(BUSY_RE, cmd):
-                out.append('%s: %s' % (d, cmd[:80]))
-        return out
-
     def is_idle(self):
-        return not self.busy_procs() and \
-            float(load_avg(1)) < self.cfg.maxload
+        return not env.busy_processes(BUSY_RE) and \
+            float(env.loadavg(1)) < self.cfg.maxload
 
     def bin_ids(self):
         """The binaries under test, to notice a rebuild during the run
@@ -718,7 +635,7 @@ class Bench:
         logf = os.path.join(self.work, 'conv.log')
         argv = [os.path.join(self.cfg.vdir(v), 'qemu-img')] + \
             self.conv_cmd(v, src, tgt, row.throttle)
-        rc, wall, cpu = run_timed(argv, logf, self.cfg.timeout)
+        rc, wall, cpu = env.run_timed(argv, logf, self.cfg.timeout)
         if rc != 0:
             os.unlink(tgt)
             raise RunFailed('%s %s (round %s): qemu-img convert failed (%d): '
@@ -739,7 +656,7 @@ class Bench:
         argv = STRACE + ['-o', trace, '-e', 'trace=' + TRACE_SET,
                          os.path.join(cfg.vdir(v), 'qemu-img')] + \
             self.conv_cmd(v, src, tgt, False)
-        rc = run_timed(argv, logf, cfg.timeout)[0]
+        rc = env.run_timed(argv, logf, cfg.timeout)[0]
         try:
             if rc != 0:
                 raise RunFailed('%s counting run, %s: FAILED: %s' % (
@@ -838,7 +755,7 @@ class Bench:
                         os.kill(qsd_pid, signal.SIGTERM)
                     except ProcessLookupError:
                         pass
-                stop(p)
+                env.stop_process(p, 10)
             shutil.rmtree(rundir)
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -921,7 +838,7 @@ class Bench:
         for i in range(1 - cfg.warmup, cfg.rounds + 1):
             if i:
                 self.note('%s round %d starts at load %s' % (
-                    row.name, i, load_avg()))
+                    row.name, i, env.loadavg()))
             for v in cfg.variants:
                 self.track_build('%s round %d (%s), %s' % (
                     row.name, i, 'measured' if i else 'warm-up', v))
@@ -995,10 +912,9 @@ class Bench:
                     time.sleep(15)
             self.last_bin_ids = self.bin_ids()
             self.tree_head = git_head()
-            self.load_start = load_avg()
-            self.date_start = time.strftime('%Y-%m-%d %H:%M UTC',
-                                            time.gmtime())
-            self.busy_start = self.busy_procs()
+            self.load_start = env.loadavg()
+            self.date_start = env.utc_stamp()
+            self.busy_start = env.busy_processes(BUSY_RE)
             self.idle_start = self.is_idle()
             if self.busy_start:
                 env.log('busy processes at the start: '
@@ -1010,16 +926,14 @@ class Bench:
                         ' '.join(cfg.variants), self.work, self.fstype,
                         self.fsdev))
             self.run()
-            self.load_end = load_avg()
-            self.busy_end = self.busy_procs()
+            self.load_end = env.loadavg()
+            self.busy_end = env.busy_processes(BUSY_RE)
             self.track_build('the end of the run (after the last run)')
-            self.date_end = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+            self.date_end = env.utc_stamp()
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
         text = Report(self).text()
-        os.makedirs(os.path.dirname(os.path.abspath(cfg.out)), exist_ok=True)
-        with open(cfg.out, 'w') as f:
-            f.write(text)
+        write_out(cfg.out, text)
         print(text, end='')
         env.log('wrote ' + cfg.out)
         if any(x[3] != 'ok' for x in self.ver):
@@ -1110,51 +1024,31 @@ class Report:
         def rel(p):
             return os.path.relpath(p, env.TOP) \
                 if p.startswith(env.TOP + '/') else p
-        cpu = '?'
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    cpu = line.split(':', 1)[1].strip()
-                    break
-        with open('/proc/meminfo') as f:
-            mem = next(int(line.split()[1]) for line in f
-                       if line.startswith('MemTotal'))
-        u = os.uname()
         img = os.path.join(cfg.patched, 'qemu-img')
         blk = os.path.basename(b.fsdev)
-        lbs = sh('cat /sys/class/block/%s/queue/logical_block_size 2>/dev/null'
-                 ' || cat /sys/class/block/%s/../queue/logical_block_size'
-                 % (blk, blk))
+        lbs = env.command_output(
+            'cat /sys/class/block/%s/queue/logical_block_size 2>/dev/null'
+            ' || cat /sys/class/block/%s/../queue/logical_block_size'
+            % (blk, blk))
         w('## Machine')
         w()
-        w('| | |')
-        w('|---|---|')
-        w('| nproc | %d |' % len(os.sched_getaffinity(0)))
-        w('| CPU | %s |' % cpu)
-        w('| memory | %.1f GiB |' % (mem / 1048576))
-        w('| kernel | %s %s %s %s |' % (u.sysname, u.release, u.version,
-                                       u.machine))
-        w('| OS | %s |' % sh('. /etc/os-release && echo $PRETTY_NAME'))
-        w('| QEMU | 10.2.2 (Debian 1:10.2.2+ds-1); stock = `%s`, patched = '
-          '`%s` |' % (rel(cfg.stock), rel(cfg.patched)))
-        w('| patched tree | `build/qemu` at %s; `%s/qemu-img` built %s |' % (
-            b.tree_head.replace('|', '/'), rel(cfg.patched),
-            time.strftime('%Y-%m-%d %H:%M UTC',
-                          time.gmtime(os.stat(img).st_mtime))))
-        w('| targets | `%s` (%s on %s, logical block size %s bytes), qcow2, '
-          '64 KiB clusters, target opened with O_DIRECT |' % (
-              cfg.tmpbase, b.fstype, b.fsdev, lbs))
-        w('| sources | `%s/%s-<N>M-v1.qcow2`, read through the page cache |'
-          % (cfg.cache_dir, cfg.content))
-        w("| targets' compression_type | %s |" % cfg.compression)
-        w('| strace | %s |' % sh('strace -V | head -n 1'))
-        w('| python | %s |' % sh('%s --version' % env.PY))
-        if cfg.cc_size:
-            w('| cache size | `compressed-write-cache-size=%s` |'
-              % cfg.cc_size)
-        else:
-            w('| cache size | default (no `compressed-write-cache-size` '
-              'given) |')
+        self.lines += md_table(['', ''], [list(kv) for kv in env.machine_rows() + [
+            ('QEMU', '10.2.2 (Debian 1:10.2.2+ds-1); stock = `%s`, patched = '
+             '`%s`' % (rel(cfg.stock), rel(cfg.patched))),
+            ('patched tree', '`build/qemu` at %s; `%s/qemu-img` built %s' % (
+                b.tree_head.replace('|', '/'), rel(cfg.patched),
+                env.utc_stamp(os.stat(img).st_mtime))),
+            ('targets', '`%s` (%s on %s, logical block size %s bytes), qcow2, '
+             '64 KiB clusters, target opened with O_DIRECT' % (
+                 cfg.tmpbase, b.fstype, b.fsdev, lbs)),
+            ('sources', '`%s/%s-<N>M-v1.qcow2`, read through the page cache'
+             % (cfg.cache_dir, cfg.content)),
+            ("targets' compression_type", cfg.compression),
+            ('strace', env.command_output('strace -V | head -n 1')),
+            ('python', env.command_output([env.PY, '--version'])),
+            ('cache size', '`compressed-write-cache-size=%s`' % cfg.cc_size
+             if cfg.cc_size
+             else 'default (no `compressed-write-cache-size` given)')]])
         w()
 
     def cell(self, row, v, text):
@@ -1175,11 +1069,11 @@ class Report:
           'same round.')
         w()
         vlabel = {v: VARIANTS[v].label for v in cfg.variants}
-        w('| row | ' + ' | '.join('%s median (min-max)' % vlabel[v]
-                                  for v in cfg.variants)
-          + ' | ' + ' | '.join('%s / stock per round | median' % vlabel[v]
-                               for v in others) + ' |')
-        w('|' + '---|' * (1 + len(cfg.variants) + 2 * len(others)))
+        header = (['row'] + ['%s median (min-max)' % vlabel[v]
+                             for v in cfg.variants]
+                  + [x for v in others
+                     for x in ('%s / stock per round' % vlabel[v], 'median')])
+        table = []
         wall = {}
         for row, label, goal, cmd in b.meta:
             rounds = b.vals.get(row, {})
@@ -1188,18 +1082,19 @@ class Report:
             cells = []
             for v in cfg.variants:
                 xs = [rounds[r][v] for r in sorted(rounds) if v in rounds[r]]
-                cells.append(self.cell(row, v, '%.2f (%.2f-%.2f)' % (
-                    statistics.median(xs), min(xs), max(xs)) if xs else None))
+                cells.append(self.cell(row, v, stats.median_range(
+                    xs, '{:.2f}'.format) if xs else None))
             rat = {}
             for v in others:
                 rs = [rounds[r][v] / rounds[r]['stock'] for r in sorted(rounds)
                       if v in rounds[r] and 'stock' in rounds[r]]
                 rat[v] = rs
                 cells.append(' '.join('%.3f' % x for x in rs) if rs else 'n/a')
-                cells.append('**%.3f**' % statistics.median(rs) if rs
+                cells.append('**%.3f**' % stats.median(rs) if rs
                              else 'n/a')
             wall[row] = rat
-            w('| %s | %s |' % (label, ' | '.join(cells)))
+            table.append([label] + cells)
+        self.lines += md_table(header, table)
         w()
         return wall
 
@@ -1214,9 +1109,7 @@ class Report:
         w('would mean both cores busy, i.e. a CPU-bound run on this 2-core '
           'machine:')
         w()
-        w('| row | ' + ' | '.join('%s: CPU s (wall s)' % VARIANTS[v].label
-                                  for v in cfg.variants) + ' |')
-        w('|' + '---|' * (1 + len(cfg.variants)))
+        table = []
         for row, label, goal, cmd in b.meta:
             if row not in b.cpus:
                 continue
@@ -1225,9 +1118,11 @@ class Report:
                 xs = b.cpus[row].get(v)
                 ws = [x[v] for x in b.vals.get(row, {}).values() if v in x]
                 cells.append(self.cell(row, v, '%.2f (%.2f)' % (
-                    statistics.median(xs), statistics.median(ws))
+                    stats.median(xs), stats.median(ws))
                     if xs and ws else None))
-            w('| %s | %s |' % (label, ' | '.join(cells)))
+            table.append([label] + cells)
+        self.lines += md_table(['row'] + ['%s: CPU s (wall s)' % VARIANTS[v].label
+                                          for v in cfg.variants], table)
         w()
 
     def time_goals(self, wall):
@@ -1235,7 +1130,7 @@ class Report:
             return
         for row, label, goal, cmd in self.b.meta:
             rs = wall.get(row, {}).get('on')
-            med = statistics.median(rs) if rs else None
+            med = stats.median(rs) if rs else None
             if goal == 'notslower':
                 g = '%s: cache on not slower than stock' % label
                 if not rs:
@@ -1284,7 +1179,7 @@ class Report:
 
         def med(row, v, i):
             xs = [u[i] for u in b.disk.get(row, {}).get(v, ())]
-            return statistics.median(xs) if xs else None
+            return stats.median(xs) if xs else None
         w('## Disk usage of the output')
         w()
         w('The target file after each measured run (closed, before its '
@@ -1296,11 +1191,7 @@ class Report:
         w('ratio = median of the variant / median of stock, allocated '
           '(apparent).')
         w()
-        w('| row | ' + ' | '.join('%s MiB' % VARIANTS[v].label
-                                  for v in cfg.variants)
-          + ' | ' + ' | '.join('%s / stock' % VARIANTS[v].label
-                               for v in others) + ' |')
-        w('|' + '---|' * (1 + len(cfg.variants) + len(others)))
+        table = []
         for row in rows:
             cells = []
             for v in cfg.variants:
@@ -1312,7 +1203,7 @@ class Report:
                 a, s = med(row.name, v, 0), med(row.name, v, 1)
                 cells.append('**%.3f** (%.3f)' % (a / sa, s / ss)
                              if a is not None and sa else 'n/a')
-            w('| %s | %s |' % (cfg.fmt(row.label), ' | '.join(cells)))
+            table.append([cfg.fmt(row.label)] + cells)
             if not cfg.supported:
                 continue
             g = '%s: cache on uses no more disk space than stock (ratio <= ' \
@@ -1327,6 +1218,9 @@ class Report:
                     sa / 1048576, a / 1048576, a / sa, ss / 1048576,
                     s / 1048576, s / ss),
                 'met' if a <= DISK_GOAL * sa else 'MISSED'))
+        self.lines += md_table(
+            ['row'] + ['%s MiB' % VARIANTS[v].label for v in cfg.variants]
+            + ['%s / stock' % VARIANTS[v].label for v in others], table)
         w()
 
     def io_counts(self):
@@ -1418,10 +1312,8 @@ class Report:
                                              else 'NOT MEASURED')))
         w('## Goals')
         w()
-        w('| goal | measured | |')
-        w('|---|---|---|')
-        for g, m, v in self.goals:
-            w('| %s | %s | %s |' % (g, m, v if v == 'met' else '**%s**' % v))
+        self.lines += md_table(['goal', 'measured', ''], [
+            [g, m, v if v == 'met' else '**%s**' % v] for g, m, v in self.goals])
         w()
         if bad:
             w('Correctness failures:')

@@ -60,9 +60,10 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from qsbench import report  # noqa: E402
 from qsbench.env import (DOCS, PATCHED, PY, QS_CACHE, STOCK, die, env_int,  # noqa: E402
-                         log, need_builds, source_image)
+                         loadavg, log, need_builds, need_fio_nbd, run_timed,
+                         source_image, stop_process, tail_lines, utc_stamp)
 from qsbench.report import Row  # noqa: E402
-from qsbench.stats import ci_width_points, median, pair_ratios  # noqa: E402
+from qsbench.stats import ci_width_points, median, pair_ratios, pairs_by_row  # noqa: E402
 
 TOOLS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -200,11 +201,6 @@ def zero_client(uri, seconds):
     print(n)
 
 
-def loadavg():
-    with open('/proc/loadavg') as f:
-        return ' '.join(f.read().split()[:3])
-
-
 def tcg_of(build):
     with open(os.path.join(build, 'config-host.h')) as f:
         return 'enabled' if any(line.startswith('#define CONFIG_TCG ') for line in f) \
@@ -212,12 +208,11 @@ def tcg_of(build):
 
 
 def tail(path, n):
-    """The last n lines of a log, for a failure's message."""
-    try:
-        with open(path, errors='replace') as f:
-            return '==> %s <==\n' % path + ''.join(f.readlines()[-n:])
-    except OSError:
+    """The last n lines of a log, headed by its name, for a failure's
+    message."""
+    if not os.access(path, os.R_OK):
         return ''
+    return '==> %s <==\n' % path + tail_lines(path, n)
 
 
 def tdiv(a, b):
@@ -292,13 +287,7 @@ class Bench:
 
     def stop(self, p):
         """End a process of ours: SIGTERM, SIGKILL if still there after 5 s."""
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, 5)
         self.procs.remove(p)
 
     def cleanup(self):
@@ -358,11 +347,7 @@ class Bench:
     def ci_wide(self, row):
         """Whether the 95% CI of the row's median ratio (higher is better)
         is still wider than BENCH_HOT_CI percentage points."""
-        pairs = {}
-        for r, i, impl, v in self.results:
-            if r == row:
-                pairs.setdefault(i, {})[impl] = float(v)
-        ratios = pair_ratios(pairs.values())
+        ratios = pair_ratios(pairs_by_row(self.results).get(row, {}).values())
         width = ci_width_points(ratios)
         log('%s: %d pairs, median ratio %.4f, 95%% CI %.2f points wide'
             % (row, len(ratios), median(ratios), width))
@@ -428,31 +413,15 @@ class Bench:
         """(total Ir, Ir in block/qcow2*.c) of n requests, None if the run
         failed; keeps the callgrind_annotate output for the report."""
         f = os.path.join(self.work, 'cg.%s.%d.%s' % (impl, n, row_id))
-        with open(f + '.log', 'w') as logf:
-            try:
-                rc = subprocess.run(
-                    ['valgrind', '--tool=callgrind', '--callgrind-out-file=' + f,
-                     os.path.join(self.build(impl), 'qemu-img'), 'bench', '-q', '-f', 'qcow2',
-                     '-t', 'writeback', '-c', str(n)] + args + [self.base],
-                    stdout=logf, stderr=subprocess.STDOUT, timeout=600).returncode
-            except subprocess.TimeoutExpired:
-                rc = 'timeout'
+        rc = run_timed(['valgrind', '--tool=callgrind', '--callgrind-out-file=' + f,
+                        os.path.join(self.build(impl), 'qemu-img'), 'bench', '-q', '-f',
+                        'qcow2', '-t', 'writeback', '-c', str(n)] + args + [self.base],
+                       f + '.log', 600, grace=0)[0]
         if rc != 0:
             sys.stderr.write(tail(f + '.log', 5))
             return None
-        text = self.run(['callgrind_annotate', '--auto=no', '--threshold=100', f],
-                        stdout=subprocess.PIPE, text=True).stdout
-        with open(os.path.join(self.work, 'cg-%s-%d-%s.txt' % (impl, n, row_id)), 'w') as out:
-            out.write(text)
-        total = qcow2 = 0
-        for line in text.split('\n'):
-            m = report.ANNOTATE_LINE.match(line)
-            if m:
-                k = int(m.group(1).replace(',', ''))
-                total += k
-                if '/block/qcow2' in m.group(2):
-                    qcow2 += k
-        return total, qcow2
+        return report.callgrind_annotate(
+            f, os.path.join(self.work, 'cg-%s-%d-%s.txt' % (impl, n, row_id)))
 
     def cg_rows(self):
         n0, n1 = self.cfg.cg_n0, self.cfg.cg_n1
@@ -507,16 +476,11 @@ class Bench:
                      'from qsbench.hot import zero_client; zero_client(*sys.argv[2:])',
                      TOOLS, uri, str(runtime + 1)],
                     stdout=zout, stderr=subprocess.STDOUT))
-            with open(logs['fio.log'], 'w') as flog:
-                try:
-                    rc = subprocess.run(
-                        ['fio', '--output-format=json',
-                         '--output=' + os.path.join(d, 'fio.json'),
-                         os.path.join(self.work, 'mix.fio')],
-                        env=dict(os.environ, NBD_URI=uri), stdout=flog,
-                        stderr=subprocess.STDOUT, timeout=runtime + 30).returncode
-                except subprocess.TimeoutExpired:
-                    rc = 124
+            rc = run_timed(['fio', '--output-format=json',
+                            '--output=' + os.path.join(d, 'fio.json'),
+                            os.path.join(self.work, 'mix.fio')],
+                           logs['fio.log'], runtime + 30, grace=0,
+                           environ=dict(os.environ, NBD_URI=uri))[0]
             try:
                 rc = procs[1].wait(max(deadline - time.monotonic(), 1)) or rc
             except subprocess.TimeoutExpired:
@@ -616,7 +580,7 @@ class Bench:
         log('mode %s, %d/%d measured pairs, pinned to CPU %s, work dir %s'
             % (cfg.mode, cfg.hot_pairs, cfg.pairs, cfg.pin, self.work))
         load_start, load_hot = loadavg(), ''
-        date_start = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+        date_start = utc_stamp()
         with open(os.path.join(self.work, 'mix.fio'), 'w') as f:
             f.write(MIX_FIO % cfg.mix_runtime)
         if cfg.want('bench') or cfg.want('callgrind') or cfg.want('mix'):
@@ -649,11 +613,7 @@ def check_tools(cfg):
     """What the chosen rows need besides the builds."""
     need_builds()
     if cfg.want('mix'):
-        if not shutil.which('fio'):
-            die('fio is missing (apt-get install fio)')
-        if subprocess.run(['fio', '--enghelp=nbd'], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL).returncode:
-            die('this fio has no nbd ioengine')
+        need_fio_nbd()
         if subprocess.run([PY, '-c', 'import nbd'], stderr=subprocess.DEVNULL).returncode:
             die('python3-libnbd is missing')
     if cfg.want('callgrind') and not shutil.which('valgrind'):

@@ -30,7 +30,6 @@ no ramp, a 64 MiB image), BENCH_MQ_PAIRS (default 6), BENCH_MQ_SECONDS
 1 to 4).
 """
 import collections
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(
         os.path.realpath(__file__))))
 from qsbench import env, stats  # noqa: E402
+from qsbench.report import md_table, svg_header, write_out  # noqa: E402
 
 IMPLS = (('stock', env.STOCK), ('patched', env.PATCHED))
 # copied out of the build directories before the first run, so that a
@@ -103,14 +103,6 @@ def settings():
                     out=out, svg=os.path.splitext(out)[0] + '.svg')
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            h.update(block)
-    return h.hexdigest()
-
-
 def copy_binaries(scratch):
     """{impl: {tool: path}} of private copies, and their sha256."""
     bins, sums = {}, {}
@@ -122,7 +114,7 @@ def copy_binaries(scratch):
             dst = os.path.join(d, os.path.basename(tool))
             shutil.copy2(os.path.join(build, tool), dst)
             bins[impl][os.path.basename(tool)] = dst
-            sums[(impl, os.path.basename(tool))] = sha256(dst)
+            sums[(impl, os.path.basename(tool))] = env.sha256(dst)
     return bins, sums
 
 
@@ -300,11 +292,6 @@ def placement(cpus, n):
     return '%d of %d busy: %s' % (len(busy), n, ', '.join(busy))
 
 
-def fmt_ci(ci):
-    return 'n/a (< 6 pairs)' if ci[0] != ci[0] else \
-        '%.3f - %.3f' % ci
-
-
 def svg_plot(s, results, stamp):
     """req/s against the number of exports/iothreads, one panel per
     workload, stock and patched medians (hand-written SVG)."""
@@ -312,15 +299,11 @@ def svg_plot(s, results, stamp):
     pw, ph, left, top = 300, 220, 60, 60
     width = left + len(WORKLOADS) * (pw + 40) + 20
     height = top + ph + 70
-    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-           'font-family="sans-serif" font-size="12">' % (width, height),
-           '<rect width="100%" height="100%" fill="white"/>',
-           '<text x="10" y="22" font-size="15" font-weight="bold">one qcow2 '
-           'node, N NBD exports with iothread=iotN: median req/s '
-           '(%s)</text>' % stamp,
-           '<text x="10" y="40" fill="#555">grey: stock, orange: patched; '
-           'QEMU 10.2 runs all exports of the node in one iothread (see '
-           'the report)</text>']
+    out = svg_header(width, height,
+                     'one qcow2 node, N NBD exports with iothread=iotN: '
+                     'median req/s (%s)' % stamp,
+                     'grey: stock, orange: patched; QEMU 10.2 runs all '
+                     'exports of the node in one iothread (see the report)')
     for k, wl in enumerate(WORKLOADS):
         x0 = left + k * (pw + 40)
         meds = {(impl, n): stats.median([p[impl] for p in results[wl.name, n]])
@@ -363,14 +346,16 @@ def cells(pairs, fmt):
     ratios = stats.pair_ratios(pairs)
     return [fmt % stats.median([p['stock'] for p in pairs]),
             fmt % stats.median([p['patched'] for p in pairs]),
-            '%.3f' % stats.median(ratios), fmt_ci(stats.median_ci(ratios))]
+            '%.3f' % stats.median(ratios),
+            stats.ci_text(stats.median_ci(ratios), '%.3f - %.3f',
+                          'n/a (< 6 pairs)')]
 
 
 def report(s, results, costs, cpus, sums, started, elapsed, load):
     """The markdown report; load: the 1-minute load averages at the start
     and at the end (the machine may be shared, and the load says how much
     to trust the medians)."""
-    stamp = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))
+    stamp = env.utc_stamp(started)
     cores = os.cpu_count()
     fio_version = subprocess.run(['fio', '--version'], capture_output=True,
                                  text=True).stdout.strip()
@@ -433,17 +418,16 @@ def report(s, results, costs, cpus, sums, started, elapsed, load):
                                      for kv in sorted(wl.fio.items()))
               + (' No ramp; at most %d requests per run, shared by its '
                  'jobs.' % wl.cap if wl.cap else ''),
-              '',
-              '| exports / iothreads | stock req/s | patched req/s | '
-              'patched/stock | 95% CI | stock CPU us/req | patched CPU '
-              'us/req | patched/stock | 95% CI | pairs | where the work ran |',
-              '|---|---|---|---|---|---|---|---|---|---|---|']
-        for n in s.threads:
-            row = ([str(n)] + cells(results[wl.name, n], '%.0f')
-                   + cells(costs[wl.name, n], '%.1f')
-                   + [str(len(results[wl.name, n])),
-                      placement(cpus[wl.name, n], n)])
-            L.append('| %s |' % ' | '.join(row))
+              '']
+        L += md_table(
+            ['exports / iothreads', 'stock req/s', 'patched req/s',
+             'patched/stock', '95% CI', 'stock CPU us/req',
+             'patched CPU us/req', 'patched/stock', '95% CI', 'pairs',
+             'where the work ran'],
+            [[str(n)] + cells(results[wl.name, n], '%.0f')
+             + cells(costs[wl.name, n], '%.1f')
+             + [str(len(results[wl.name, n])), placement(cpus[wl.name, n], n)]
+             for n in s.threads])
         L.append('')
     L += ['## Where the work ran, per run', '',
           'CPU seconds of every iothread and of the rest of the daemon '
@@ -460,9 +444,10 @@ def report(s, results, costs, cpus, sums, started, elapsed, load):
                     ' / '.join('%.2f' % c['iot%d' % i] for i in range(n)),
                     c['rest'], '%.0f MiB' % c['image_mib']
                     if 'image_mib' in c else ''))
-    L += ['', '## Binaries', '', '| build | file | sha256 |', '|---|---|---|']
-    L += ['| %s | %s | `%s` |' % (impl, tool, h)
-          for (impl, tool), h in sorted(sums.items())]
+    L += ['', '## Binaries', '']
+    L += md_table(['build', 'file', 'sha256'],
+                  [[impl, tool, '`%s`' % h]
+                   for (impl, tool), h in sorted(sums.items())])
     return '\n'.join(L) + '\n', stamp
 
 
@@ -472,11 +457,9 @@ def main(argv):
         return 2
     s = settings()
     env.need_builds()
-    if subprocess.run(['fio', '--enghelp=nbd'], capture_output=True
-                      ).returncode != 0:
-        env.die('fio with the nbd ioengine is needed')
+    env.need_fio_nbd()
     env.qemu_python()
-    started, load = time.time(), [os.getloadavg()[0]]
+    started, load = time.time(), [float(env.loadavg(1))]
     scratch = tempfile.mkdtemp(prefix='qcow2-bench-mq.', dir='/dev/shm')
     try:
         bins, sums = copy_binaries(scratch)
@@ -506,14 +489,11 @@ def main(argv):
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     elapsed = int(time.time() - started)
-    load.append(os.getloadavg()[0])
+    load.append(float(env.loadavg(1)))
     text, stamp = report(s, results, costs, cpus, sums, started, elapsed,
                          load)
-    os.makedirs(os.path.dirname(os.path.abspath(s.out)), exist_ok=True)
-    with open(s.out, 'w') as f:
-        f.write(text)
-    with open(s.svg, 'w') as f:
-        f.write(svg_plot(s, results, stamp))
+    write_out(s.out, text)
+    write_out(s.svg, svg_plot(s, results, stamp))
     env.log('wrote %s and %s' % (s.out, s.svg))
     return 0
 

@@ -44,14 +44,12 @@ their SHA-256 is in the report.  Nothing under build/ is modified.
 """
 import collections
 import functools
-import hashlib
 import html
 import json
 import math
 import os
 import platform
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -61,8 +59,13 @@ import time
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from qsbench.env import (BUILD, DOCS, PATCHED, STOCK, TREE, die,  # noqa: E402
-                         env_int, log)
+from qsbench.env import (BUILD, DOCS, PATCHED, STOCK, TREE, cpu_model,  # noqa: E402
+                         die, env_int, loadavg, log, mem_total_kib, need_builds,
+                         need_fio_nbd,
+                         run_timed, sha256, stop_process, tail_lines, utc_stamp)
+from qsbench.report import (annotate_entries, callgrind_annotate, md_table,  # noqa: E402
+                            read_env, svg_header, write_env, write_out)
+from qsbench.stats import mean  # noqa: E402
 
 STOCK_SRC = os.path.join(BUILD, 'stock-src')  # git worktree of TREE at "base"
 TOOLS = ('qemu-img', 'qemu-io', 'storage-daemon/qemu-storage-daemon')
@@ -79,9 +82,6 @@ REPORT_VARS = ('MODE', 'DATE_START', 'LOAD_START', 'LOAD_END', 'RUNTIME',
                'MIX_N0', 'MIX_N1')
 RAW_FILES = ('results.tsv', 'checks.tsv', 'notes.txt', 'commands.txt',
              'builds.txt', 'env.sh', 'discard-alloc.tsv', 'mix-ios.txt')
-# One function of `callgrind_annotate --auto=no` output: self Ir, file,
-# function
-ANNOTATE_LINE = re.compile(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+?):(\S+)')
 
 
 # --- the rows, as data --------------------------------------------------------
@@ -256,35 +256,7 @@ def settings():
     return s
 
 
-# --- env.sh -------------------------------------------------------------------
-
-def read_env(path):
-    """The NAME=VALUE lines of an env.sh (values quoted as bash's %q or
-    shlex.quote)."""
-    env = {}
-    with open(path) as f:
-        for line in f:
-            name, sep, value = line.rstrip('\n').partition('=')
-            if sep:
-                env[name] = ''.join(shlex.split(value))
-    return env
-
-
-def write_env(path, values):
-    with open(path, 'w') as f:
-        for k in REPORT_VARS:
-            f.write('%s=%s\n' % (k, shlex.quote(values[k])))
-
-
 # --- measuring ----------------------------------------------------------------
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
-
 
 def sums(directory, flat=False):
     """The SHA-256 of the TOOLS in a build directory (None for a missing
@@ -292,21 +264,6 @@ def sums(directory, flat=False):
     base names."""
     paths = [os.path.join(directory, os.path.basename(t) if flat else t) for t in TOOLS]
     return [sha256(p) if os.path.exists(p) else None for p in paths]
-
-
-def ir_of(path):
-    """(total Ir, Ir of block/qcow2*.c) of a callgrind_annotate output."""
-    total = qcow2 = 0
-    with open(path) as f:
-        for line in f:
-            m = ANNOTATE_LINE.match(line)
-            if not m:
-                continue
-            n = int(m.group(1).replace(',', ''))
-            total += n
-            if '/block/qcow2' in m.group(2):
-                qcow2 += n
-    return total, qcow2
 
 
 class Bench:
@@ -342,9 +299,7 @@ class Bench:
     def snapshot(self, impl, directory):
         """Copy the binaries of a build once it has not changed for 30 s
         (waiting at most 10 minutes), and note their SHA-256."""
-        for t in TOOLS:
-            if not os.access(os.path.join(directory, t), os.X_OK):
-                die('missing %s/%s: run make build' % (directory, t))
+        need_builds(TOOLS, (directory,))
         paths = [os.path.join(directory, t) for t in TOOLS]
         for i in range(1, 121):
             age = time.time() - max(os.stat(p).st_mtime for p in paths)
@@ -394,11 +349,9 @@ class Bench:
         """callgrind_annotate of cg/name.out into cg/name.txt (kept, the
         report's function breakdowns read it) -> (total, qcow2) Ir."""
         f = os.path.join(self.cg, name)
-        with open(f + '.txt', 'w') as out:
-            subprocess.run(['callgrind_annotate', '--auto=no', '--threshold=100',
-                            f + '.out'], stdout=out, check=True)
+        ir = callgrind_annotate(f + '.out', f + '.txt')
         os.unlink(f + '.out')
-        return ir_of(f + '.txt')
+        return ir
 
     def cg_run(self, name, argv):
         """argv under callgrind -> (total, qcow2) Ir; its output in
@@ -408,22 +361,15 @@ class Bench:
         does not let the worker thread run meanwhile).  aio=threads does
         that for every request, and so does -t none (O_DIRECT) with
         io_uring: the unaligned reads of the image header at open go to the
-        thread pool.  The runs are killed with SIGKILL (subprocess's
-        timeout), which is the only signal a valgrind stuck that way
+        thread pool.  The runs are killed with SIGKILL (run_timed without
+        grace), which is the only signal a valgrind stuck that way
         obeys."""
         f = os.path.join(self.cg, name)
-        try:
-            with open(f + '.log', 'w') as lf:
-                rc = subprocess.run(['valgrind', '--tool=callgrind',
-                                     '--callgrind-out-file=' + f + '.out'] + argv,
-                                    stdout=lf, stderr=subprocess.STDOUT,
-                                    timeout=CG_TIMEOUT).returncode
-        except subprocess.TimeoutExpired:
-            rc = 'timeout'
+        rc = run_timed(['valgrind', '--tool=callgrind', '--callgrind-out-file=' + f + '.out']
+                       + argv, f + '.log', CG_TIMEOUT, grace=0)[0]
         if rc != 0:
             log('callgrind run %s failed (%s):' % (f, rc))
-            with open(f + '.log') as lf:
-                sys.stderr.write(''.join(lf.readlines()[-5:]))
+            sys.stderr.write(tail_lines(f + '.log', 5))
             die('%s run failed' % name)
         return self.annotate(name)
 
@@ -455,8 +401,7 @@ class Bench:
             time.sleep(0.1)
         if not os.path.exists(sock):
             self.stop(qsd)
-            with open(f + '.log') as lf:
-                sys.stderr.write(''.join(lf.readlines()[-10:]))
+            sys.stderr.write(tail_lines(f + '.log', 10))
             die('mix run failed: the daemon did not start')
         job = os.path.join(d, 'mix.fio')
         with open(job, 'w') as jf:
@@ -466,17 +411,11 @@ class Bench:
                      '[trims]\nrw=randtrim\nbs=256k\niodepth=4\nnumber_ios=%d\n'
                      % (sock, MIX_SIZE, r.depth, r.n, r.n // 64))
         fio_json = os.path.join(d, 'fio.json')
-        try:
-            with open(os.path.join(d, 'fio.log'), 'w') as fl:
-                rc = subprocess.run(['fio', '--output-format=json', '--output=' + fio_json,
-                                     job], stdout=fl, stderr=subprocess.STDOUT,
-                                    timeout=CG_TIMEOUT).returncode
-        except subprocess.TimeoutExpired:
-            rc = 'timeout'
+        rc = run_timed(['fio', '--output-format=json', '--output=' + fio_json, job],
+                       os.path.join(d, 'fio.log'), CG_TIMEOUT, grace=0)[0]
         self.stop(qsd)
         if rc != 0:
-            with open(os.path.join(d, 'fio.log')) as fl:
-                sys.stderr.write(''.join(fl.readlines()[-10:]))
+            sys.stderr.write(tail_lines(os.path.join(d, 'fio.log'), 10))
             die('mix run failed: fio failed (%s)' % rc)
         if not os.path.exists(f + '.out') or not os.path.getsize(f + '.out'):
             die('mix run failed: no callgrind output')
@@ -489,13 +428,7 @@ class Bench:
 
     def stop(self, p):
         """End one of our daemons: SIGTERM, SIGKILL after 60 s."""
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(60)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_process(p, 60)
         if p in self.daemons:
             self.daemons.remove(p)
 
@@ -653,10 +586,6 @@ SMALL_ROWS = (('rewrite', 0.5), ('read', 0.8))
 FLAT_IR = 10
 
 
-def mean(xs):
-    return sum(xs) / len(xs)
-
-
 def cell(vals):
     """The mean of the repetitions, and their range when they differ."""
     m = mean(vals)
@@ -676,28 +605,15 @@ def load_fn(path):
         return None
     d = collections.Counter()
     with open(path) as f:
-        for line in f:
-            m = ANNOTATE_LINE.match(line)
-            if m:
-                d[m.group(2).split('/')[-1] + ':' + re.sub(r"'\d+$", '', m.group(3))] \
-                    += int(m.group(1).replace(',', ''))
+        for ir, src, fn in annotate_entries(f):
+            d[src.split('/')[-1] + ':' + re.sub(r"'\d+$", '', fn)] += ir
     return d
 
 
 def machine():
     """CPU model and memory of this machine, as the report words them."""
-    cpu = ''
-    with open('/proc/cpuinfo') as f:
-        for line in f:
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
-    mem = ''
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith('MemTotal:'):
-                mem = '%d GiB RAM' % (int(line.split()[1]) // (1 << 20))
-    return cpu, mem
+    mem = mem_total_kib()
+    return cpu_model(''), '' if mem is None else '%d GiB RAM' % (mem // (1 << 20))
 
 
 def read_lines(path):
@@ -746,12 +662,9 @@ class Report:
         keys = self.keys(t.workload)
         if not keys:
             return
-        L = self.L
-        L.append('| %s | stock %s | patched %s | delta | delta %% | stock qcow2 | patched qcow2 '
-                 '| qcow2 delta | checks | goal: %s |' % (t.dcol, t.unit, t.unit, t.goal))
-        L.append('|---|---|---|---|---|---|---|---|---|---|')
         dq = []
         points = []
+        rows = []
         for key in keys:
             s, p, st, pt, sq, pq = self.row_numbers(key)
             pct = 100 * (pt - st) / st
@@ -762,12 +675,14 @@ class Report:
             g = status(ok) if t.basis == 'total' else '%+.2f%%: %s' % (gpct, status(ok))
             self.goal_results.append((t.label, key[1], gpct, t.target, ok))
             points.append((int(key[1]), gpct))
-            L.append('| %s | %s | %s | %+.1f | %+.2f%% | %s | %s | %+.1f | %s | %s |'
-                     % (key[1], cell([x[0] for x in s]), cell([x[0] for x in p]), pt - st,
-                        pct, cell([x[1] for x in s]), cell([x[1] for x in p]), pq - sq, ck, g))
+            rows.append([key[1], cell([x[0] for x in s]), cell([x[0] for x in p]),
+                         '%+.1f' % (pt - st), '%+.2f%%' % pct, cell([x[1] for x in s]),
+                         cell([x[1] for x in p]), '%+.1f' % (pq - sq), ck, g])
             if key[1] not in t.flat_skip:
                 dq.append((key[1], pq - sq))
-        L.append('')
+        self.para(*md_table([t.dcol, 'stock ' + t.unit, 'patched ' + t.unit, 'delta',
+                             'delta %', 'stock qcow2', 'patched qcow2', 'qcow2 delta',
+                             'checks', 'goal: ' + t.goal], rows))
         self.plot.append((t, points))
         if len(dq) > 1:
             v = [x[1] for x in dq]
@@ -794,12 +709,11 @@ class Report:
         rows.sort(key=lambda r: (-abs(r[0]), r[3]))
         self.para(title + '  A function that the series renamed or split shows up as a '
                   'pair of rows, one with 0 in stock and one with 0 in patched.')
-        self.L.append('| function (file:function, self cost) | stock | patched | delta |')
-        self.L.append('|---|---|---|---|')
-        for dlt, s, p, k in rows[:12]:
-            self.L.append('| `%s` | %.1f | %.1f | %+.1f |' % (k, s, p, dlt))
         ss, sp = sum(f['stock'].values()), sum(f['patched'].values())
-        self.para('| sum of all functions | %.1f | %.1f | %+.1f |' % (ss, sp, sp - ss))
+        self.para(*md_table(
+            ['function (file:function, self cost)', 'stock', 'patched', 'delta'],
+            [['`%s`' % k, '%.1f' % s, '%.1f' % p, '%+.1f' % dlt] for dlt, s, p, k in rows[:12]]
+            + [['sum of all functions', '%.1f' % ss, '%.1f' % sp, '%+.1f' % (sp - ss)]]))
 
     # --- the sections
     def alloc(self):
@@ -826,11 +740,9 @@ class Report:
             g.sort(key=lambda r: (-abs(r[0]), r[3]))
             self.para('Where stock\'s own cost per write grows with the depth (stock, Ir per '
                       'write, self cost):')
-            self.L.append('| function | QD%s | QD%s | growth |' % (lo, hi))
-            self.L.append('|---|---|---|---|')
-            for dlt, x, y, k in g[:6]:
-                self.L.append('| `%s` | %.1f | %.1f | %+.1f |' % (k, x, y, dlt))
-            self.L.append('')
+            self.para(*md_table(['function', 'QD' + lo, 'QD' + hi, 'growth'],
+                                [['`%s`' % k, '%.1f' % x, '%.1f' % y, '%+.1f' % dlt]
+                                 for dlt, x, y, k in g[:6]]))
         self.breakdown('Where the patched delta goes at QD%s (Ir per write, self cost, first '
                        'repetition):' % hi, 'alloc-qd%s-%%s-%s-1' % (hi, E['A_N0']),
                        'alloc-qd%s-%%s-%s-1' % (hi, E['A_N1']), n)
@@ -841,9 +753,7 @@ class Report:
         self.para('`qemu-img bench [-w] -s 4K -S %d -d QD` on a 1 GiB image whose every '
                   'cluster is allocated (the callgrind rows of `tools/qsbench/hot.py`).  N0=%s, '
                   'N1=%s requests.' % (STRIDE, E['S_N0'], E['S_N1']))
-        self.L.append('| row | stock Ir/op | patched Ir/op | delta | delta % | stock qcow2 '
-                      '| patched qcow2 | qcow2 delta | goal |')
-        self.L.append('|---|---|---|---|---|---|---|---|---|')
+        rows = []
         qd1 = {}
         for row, tgt in SMALL_ROWS:
             for qd in ('1', '32'):
@@ -865,12 +775,12 @@ class Report:
                         FLAT_IR, qd1[row], status(ok))
                     self.goal_results.append(('4K %s, qcow2 part flat in QD' % row, qd,
                                               (pq - sq) - qd1[row], FLAT_IR, ok))
-                self.L.append('| 4K scattered %s, QD%s | %s | %s | %+.1f | %+.2f%% | %s | %s '
-                              '| %+.1f | %s |'
-                              % (row, qd, cell([x[0] for x in s]), cell([x[0] for x in p]),
-                                 pt - st, pct, cell([x[1] for x in s]),
-                                 cell([x[1] for x in p]), pq - sq, g))
-        self.L.append('')
+                rows.append(['4K scattered %s, QD%s' % (row, qd), cell([x[0] for x in s]),
+                             cell([x[0] for x in p]), '%+.1f' % (pt - st), '%+.2f%%' % pct,
+                             cell([x[1] for x in s]), cell([x[1] for x in p]),
+                             '%+.1f' % (pq - sq), g])
+        self.para(*md_table(['row', 'stock Ir/op', 'patched Ir/op', 'delta', 'delta %',
+                             'stock qcow2', 'patched qcow2', 'qcow2 delta', 'goal'], rows))
         self.para('At QD32 the main loop\'s share of a request depends on how many io_uring '
                   'completions one iteration collects, which varies from run to run even '
                   'under valgrind (see `docs/benchmarks.md`); the QD32 rows are therefore '
@@ -899,15 +809,15 @@ class Report:
                       'larger: see the last column below.'
                       % (cell([x[0] for x in s]), cell([x[0] for x in p]),
                          100 * (pt - st) / st, cell([x[1] for x in s]), cell([x[1] for x in p])))
-            self.L.append('| N in flight | patched - stock, Ir per freed cluster | relative to '
-                          'stock with blkdebug | relative to stock\'s free without blkdebug '
-                          '(%.0f Ir) |' % st)
-            self.L.append('|---|---|---|---|')
+            rows = []
             for key in self.keys('discard'):
                 _, _, st2, pt2, _, _ = self.row_numbers(key)
-                self.L.append('| %s | %+.1f | %+.1f%% | %+.1f%% |' % (
-                    key[1], pt2 - st2, 100 * (pt2 - st2) / st2, 100 * (pt2 - st2) / st))
-            self.L.append('')
+                rows.append([key[1], '%+.1f' % (pt2 - st2), '%+.1f%%' % (100 * (pt2 - st2) / st2),
+                             '%+.1f%%' % (100 * (pt2 - st2) / st)])
+            self.para(*md_table(['N in flight', 'patched - stock, Ir per freed cluster',
+                                 'relative to stock with blkdebug',
+                                 'relative to stock\'s free without blkdebug (%.0f Ir)' % st],
+                                rows))
         by = collections.defaultdict(dict)
         for line in read_lines(os.path.join(self.work, 'discard-alloc.tsv')):
             plain, n, impl, rep, k, a = line.split('\t')
@@ -972,15 +882,11 @@ class Report:
                 section(self)
 
         self.para('## Goals (issue 13)')
-        L.append('| row | depth | delta | target | |')
-        L.append('|---|---|---|---|---|')
-        for label, d, v, t, ok in self.goal_results:
-            if 'flat' in label:
-                L.append('| %s | QD%s | %+.1f Ir vs QD1 | <= +%d Ir | %s |'
-                         % (label, d, v, t, status(ok)))
-            else:
-                L.append('| %s | %s | %+.2f%% | <= +%.1f%% | %s |' % (label, d, v, t, status(ok)))
-        L.append('')
+        self.para(*md_table(['row', 'depth', 'delta', 'target', ''], [
+            [label, 'QD' + d, '%+.1f Ir vs QD1' % v, '<= +%d Ir' % t, status(ok)]
+            if 'flat' in label else
+            [label, d, '%+.2f%%' % v, '<= +%.1f%%' % t, status(ok)]
+            for label, d, v, t, ok in self.goal_results]))
         if self.plot:
             self.para('The goal rows are plotted against the depth in [%s](%s).'
                       % ((os.path.basename(svg_f),) * 2))
@@ -1013,12 +919,9 @@ class Report:
         if notes:
             self.para('## Notes of the run')
             self.para(*('- ' + n for n in notes))
-        os.makedirs(os.path.dirname(os.path.abspath(out_f)), exist_ok=True)
-        with open(out_f, 'w') as f:
-            f.write('\n'.join(L).rstrip('\n') + '\n')
+        write_out(out_f, '\n'.join(L).rstrip('\n') + '\n')
         if self.plot:
-            with open(svg_f, 'w') as f:
-                f.write(self.svg())
+            write_out(svg_f, self.svg())
 
     def svg(self):
         """The goal rows' overhead (%) against the depth, one line per row,
@@ -1038,16 +941,12 @@ class Report:
 
         def y(v):
             return top + (hi - v) / (hi - lo) * (H - top - bottom)
-        S = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-             'font-family="sans-serif" font-size="12">' % (W, H),
-             '<rect width="100%" height="100%" fill="white"/>',
-             '<text x="10" y="22" font-size="15" font-weight="bold">patched vs stock: '
-             'instructions per operation against the depth (%s mode, %s)</text>'
-             % (html.escape(self.E['MODE']), html.escape(self.E['DATE_START'])),
-             '<text x="10" y="40" fill="#555">Overhead of patched over stock in %% (callgrind, '
-             'marginal cost, mean of the repetitions%s)</text>'
-             % ('; fio mix: qcow2 part\'s delta / stock\'s total'
-                if any(t.basis == 'qcow2' for t, _ in self.plot) else '')]
+        S = svg_header(
+            W, H, 'patched vs stock: instructions per operation against the depth '
+            '(%s mode, %s)' % (html.escape(self.E['MODE']), html.escape(self.E['DATE_START'])),
+            'Overhead of patched over stock in %% (callgrind, marginal cost, mean of the '
+            'repetitions%s)' % ('; fio mix: qcow2 part\'s delta / stock\'s total'
+                                if any(t.basis == 'qcow2' for t, _ in self.plot) else ''))
         a = S.append
         for i in range(int(round((hi - lo) / step)) + 1):
             v = round(lo + i * step, 6)
@@ -1100,11 +999,6 @@ def write_report(work, out, E):
 
 # --- main ---------------------------------------------------------------------
 
-def loadavg():
-    with open('/proc/loadavg') as f:
-        return ' '.join(f.read().split()[:3])
-
-
 def measure(s, rows, work):
     """The whole run in work -> the values of REPORT_VARS."""
     t_start = time.time()
@@ -1116,7 +1010,7 @@ def measure(s, rows, work):
     log("mode %s, rows '%s', %d repeats, work dir %s" % (s['MODE'], rows, s['REPEAT'], work))
     # strings, as read back from env.sh
     E = {k: str(s[k]) for k in REPORT_VARS if k in s}
-    E['DATE_START'] = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
+    E['DATE_START'] = utc_stamp()
     E['LOAD_START'] = loadavg()
     try:
         for g in GROUPS:
@@ -1128,7 +1022,7 @@ def measure(s, rows, work):
     b.rebuilt_notes()
     E['LOAD_END'] = loadavg()
     E['RUNTIME'] = str(int(time.time() - t_start))
-    write_env(b.path('env.sh'), E)
+    write_env(b.path('env.sh'), {k: E[k] for k in REPORT_VARS})
     return E
 
 
@@ -1163,10 +1057,7 @@ def main(argv):
         if not shutil.which(tool):
             die('%s is missing (apt-get install valgrind)' % tool)
     if re.fullmatch('(%s)' % rows, 'mix'):
-        if not shutil.which('fio'):
-            die('fio is missing (apt-get install fio)')
-        if subprocess.run(['fio', '--enghelp=nbd'], capture_output=True).returncode:
-            die('this fio has no nbd ioengine')
+        need_fio_nbd()
     t_start = time.time()
     work = tempfile.mkdtemp(prefix='qcow2-bench-qd.',
                             dir=os.environ.get('BENCH_QD_TMP') or '/dev/shm')

@@ -13,18 +13,22 @@ tools/bench.sh have the same files and work too.  OUT defaults to
 docs/benchmarks.md; the SVG goes next to it, as benchmark-ratios.svg (or
 X-ratios.svg for X.md).
 
-Reusable by the other report writers:
+The one place of what every report writer shares (qsbench.env has the
+machine's description, qsbench.stats the statistics):
 
     md_table(header, rows)            -> list of markdown lines
-    machine_rows()                    -> [(key, value)] of this machine
-    sh(argv)                          -> a command's output, '?' if it fails
-    ratio_stats(ratios, better)       -> RatioStats (median ratio,
-                                         overhead %, CI of the overhead)
+    write_out(path, text)             -> writes a report (and its directory)
     verdict(overhead, ci, limit)      -> 'met', 'not resolved', 'MISSED', '-'
+    svg_header(w, h, title, subtitle) -> the first lines of every plot
     ratio_svg(bars, title, subtitle)  -> SVG text: one bar per Bar, around 1
     svg_path(out)                     -> where the SVG of report OUT goes
     read_env(path)                    -> the NAME=VALUE lines of an env.sh
     write_env(path, values)           -> writes them, as bash can source
+    annotate_entries(lines)           -> (self Ir, file, function) of a
+                                         callgrind_annotate output
+    annotate_totals(lines)            -> (total Ir, Ir in block/qcow2*.c)
+    callgrind_annotate(out, txt)      -> runs it, keeps its output in txt,
+                                         returns annotate_totals of it
 """
 import collections
 import html
@@ -37,11 +41,11 @@ import sys
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from qsbench.env import DOCS, die, log  # noqa: E402
-from qsbench.stats import median, median_ci  # noqa: E402
+from qsbench.env import DOCS, command_output, die, log, machine_rows  # noqa: E402
+from qsbench.stats import ci_text, median_range, pairs_by_row, ratio_stats  # noqa: E402
 
 # One function of `callgrind_annotate --auto=no` output: self Ir, file,
-# function.  qsbench.hot sums these too.
+# function (see annotate_entries).
 ANNOTATE_LINE = re.compile(r'\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(\S+?):(\S+)')
 
 # Everything the report needs besides the tables, in env.sh (the names
@@ -59,7 +63,6 @@ Row = collections.namedtuple('Row', 'id label unit better target command')
 CgRow = collections.namedtuple('CgRow', 'id impl ir qcow2 label command basis')
 # A bar of the SVG
 Bar = collections.namedtuple('Bar', 'label ratio better verdict')
-RatioStats = collections.namedtuple('RatioStats', 'median overhead ci')
 
 
 # --- helpers for every report -----------------------------------------------
@@ -72,54 +75,11 @@ def md_table(header, rows):
     return [line(header), '|' + '---|' * len(header)] + [line(r) for r in rows]
 
 
-def sh(argv):
-    """The stripped output of a command, '?' if it cannot run: the
-    machine table shows what it can rather than failing."""
-    try:
-        return subprocess.check_output(argv, text=True,
-                                       stderr=subprocess.DEVNULL).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return '?'
-
-
-def machine_rows():
-    """nproc, CPU, memory, kernel and OS of this machine, as (key, value)
-    rows of a report's machine table."""
-    cpu = mem = os_name = '?'
-    with open('/proc/cpuinfo') as f:
-        for line in f:
-            if line.startswith('model name'):
-                cpu = line.split(':', 1)[1].strip()
-                break
-    with open('/proc/meminfo') as f:
-        for line in f:
-            if line.startswith('MemTotal:'):
-                mem = '%.1f GiB' % (int(line.split()[1]) / 1048576)
-    try:
-        with open('/etc/os-release') as f:
-            for line in f:
-                if line.startswith('PRETTY_NAME='):
-                    os_name = ''.join(shlex.split(line[len('PRETTY_NAME='):]))
-    except OSError:
-        pass
-    u = os.uname()
-    return [('nproc', str(len(os.sched_getaffinity(0)))),
-            ('CPU', cpu),
-            ('memory', mem),
-            ('kernel', ' '.join((u.sysname, u.release, u.version, u.machine))),
-            ('OS', os_name)]
-
-
-def ratio_stats(ratios, better):
-    """The median of patched/stock ratios and the overhead it means, in
-    percent (> 0 when patched is worse, whichever way is better), with
-    the 95% confidence interval of that overhead (NaNs for too few)."""
-    mr = median(ratios)
-    lo, hi = median_ci(ratios)
-    if better == 'higher':
-        return RatioStats(mr, (1 / mr - 1) * 100,
-                          ((1 / hi - 1) * 100, (1 / lo - 1) * 100))
-    return RatioStats(mr, (mr - 1) * 100, ((lo - 1) * 100, (hi - 1) * 100))
+def write_out(path, text):
+    """Write a report to path, making its directory if need be."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write(text)
 
 
 def verdict(overhead, ci, limit):
@@ -141,6 +101,17 @@ def svg_path(out):
     return (out[:-3] if out.endswith('.md') else out) + '-ratios.svg'
 
 
+def svg_header(width, height, title, subtitle):
+    """The first lines of every plot of the reports: the document, a white
+    background, a bold title and a grey subtitle (both markup: escaped by
+    the caller)."""
+    return ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
+            'font-family="sans-serif" font-size="12">' % (width, height),
+            '<rect width="100%" height="100%" fill="white"/>',
+            '<text x="10" y="22" font-size="15" font-weight="bold">%s</text>' % title,
+            '<text x="10" y="40" fill="#555">%s</text>' % subtitle]
+
+
 def ratio_svg(bars, title, subtitle, axis='ratio patched / stock',
               width=960, left=430, right=40, bar_height=26, top=60):
     """
@@ -154,12 +125,8 @@ def ratio_svg(bars, title, subtitle, axis='ratio patched / stock',
 
     def x(v):
         return left + (v - lo) / (hi - lo) * (width - left - right)
-    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-         'font-family="sans-serif" font-size="12">' % (width, height),
-         '<rect width="100%" height="100%" fill="white"/>',
-         '<text x="10" y="22" font-size="15" font-weight="bold">%s</text>'
-         % html.escape(title, quote=False),
-         '<text x="10" y="40" fill="#555">%s</text>' % html.escape(subtitle, quote=False)]
+    s = svg_header(width, height, html.escape(title, quote=False),
+                   html.escape(subtitle, quote=False))
     for v in [lo + (hi - lo) * i / 10 for i in range(11)]:
         s.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#eee"/>'
                  % (x(v), top - 5, x(v), height - 45))
@@ -203,6 +170,38 @@ def write_env(path, values):
             f.write('%s=%s\n' % (name, shlex.quote(str(value))))
 
 
+def annotate_entries(lines):
+    """(self Ir, file, function) of every function of a
+    `callgrind_annotate --auto=no` output (lines, as read)."""
+    for line in lines:
+        m = ANNOTATE_LINE.match(line)
+        if m:
+            yield int(m.group(1).replace(',', '')), m.group(2), m.group(3)
+
+
+def annotate_totals(lines):
+    """(total Ir, Ir of block/qcow2*.c) of a callgrind_annotate output:
+    the whole cost of a run and the part of the code the series changes."""
+    total = qcow2 = 0
+    for ir, path, _ in annotate_entries(lines):
+        total += ir
+        if '/block/qcow2' in path:
+            qcow2 += ir
+    return total, qcow2
+
+
+def callgrind_annotate(out, txt):
+    """callgrind_annotate of the callgrind output file out into txt (kept:
+    the reports' function breakdowns read it back) -> annotate_totals."""
+    with open(txt, 'w') as f:
+        rc = subprocess.run(['callgrind_annotate', '--auto=no', '--threshold=100', out],
+                            stdout=f).returncode
+    if rc:
+        die('callgrind_annotate %s failed (exit %d)' % (out, rc))
+    with open(txt) as f:
+        return annotate_totals(f)
+
+
 # --- this report ------------------------------------------------------------
 
 def _tsv(path):
@@ -229,9 +228,7 @@ TARGETS = {
 def wall_rows(meta, results):
     """The wall-clock rows that have complete pairs, with their stats and
     verdicts, in the order of rows.tsv."""
-    vals = {}
-    for row, pair, impl, v in results:
-        vals.setdefault(row, {}).setdefault(int(pair), {})[impl] = float(v)
+    vals = pairs_by_row(results)
     out = []
     for r in meta:
         pairs = vals.get(r.id, {})
@@ -257,11 +254,8 @@ def cg_functions(work, row, n0, n1):
         per = {}
         for n, sign in ((n0, -1), (n1, 1)):
             with open(os.path.join(work, 'cg-%s-%d-%s.txt' % (impl, n, row))) as f:
-                for line in f:
-                    m = ANNOTATE_LINE.match(line)
-                    if m:
-                        per[m.group(3)] = (per.get(m.group(3), 0)
-                                           + sign * int(m.group(1).replace(',', '')))
+                for ir, _, fn in annotate_entries(f):
+                    per[fn] = per.get(fn, 0) + sign * ir
         fs[impl] = {k: v / (n1 - n0) for k, v in per.items()}
     return fs
 
@@ -314,8 +308,8 @@ def render(work, svg_name):
     L += md_table(['', ''], [list(kv) for kv in machine_rows() + [
         ('QEMU', '10.2.2 (Debian 1:10.2.2+ds-1); stock = `build/stock`, '
                  'patched = `build/patched`'),
-        ('fio', sh(['fio', '--version'])),
-        ('valgrind', sh(['valgrind', '--version'])),
+        ('fio', command_output(['fio', '--version'])),
+        ('valgrind', command_output(['valgrind', '--version'])),
         ('images', 'tmpfs (`/dev/shm`), qcow2, 64 KiB clusters, cache=writeback '
                    '(tmpfs has no O_DIRECT)')]])
     w('')
@@ -353,12 +347,10 @@ def render(work, svg_name):
         table.append([
             '%s [%s]' % (r['row'].label, unit),
             'higher' if r['row'].better == 'higher' else 'lower',
-            '%s (%s-%s)' % (fmt(median(r['stock']), unit), fmt(min(r['stock']), unit),
-                            fmt(max(r['stock']), unit)),
-            '%s (%s-%s)' % (fmt(median(r['patched']), unit),
-                            fmt(min(r['patched']), unit), fmt(max(r['patched']), unit)),
+            median_range(r['stock'], lambda v: fmt(v, unit)),
+            median_range(r['patched'], lambda v: fmt(v, unit)),
             '%d' % len(r['ratios']), '**%.3f**' % st.median, '%+.1f%%' % st.overhead,
-            'n/a (too few pairs)' if math.isnan(st.ci[0]) else '%+.1f%% to %+.1f%%' % st.ci,
+            ci_text(st.ci, '%+.1f%% to %+.1f%%', 'n/a (too few pairs)'),
             r['target'], r['verdict']])
     L += md_table(['row', 'better', 'stock median (min-max)', 'patched median (min-max)',
                    'pairs', 'median ratio', 'overhead', '95% CI of the overhead',
@@ -521,11 +513,8 @@ def write_report(work, out):
             die('%s is missing' % os.path.join(work, f))
     svg = svg_path(out)
     text, svg_text = render(work, os.path.basename(svg))
-    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        f.write(text)
-    with open(svg, 'w') as f:
-        f.write(svg_text)
+    write_out(out, text)
+    write_out(svg, svg_text)
     print(text)
     log('wrote %s and %s' % (out, svg))
 

@@ -104,8 +104,8 @@ bench-ccache: stock patched
 bench-qd: stock patched
 	$(T)/bench.py qd
 # Requests per second of one qcow2 node driven from 1, 2 and 4 iothreads
-# (qemu-storage-daemon, NBD exports in different iothreads, fio), stock vs
-# patched (docs/benchmarks-mq.md)
+# at once (tools/qsbench/mqbench.c, built against each build directory),
+# stock vs patched (docs/benchmarks-mq.md)
 bench-mq: stock patched
 	$(T)/bench.py mq
 # Prepare a series for sending with your git identity, in

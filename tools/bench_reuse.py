@@ -13,7 +13,8 @@ and realloc jobs send a flush every N writes.
 
 The builds (stock, the series without the patch, the series) run in
 turns, REPS times each; the report gives medians: writes/s (rewrite +
-realloc), trims/s, how much the image file grew (its size, and the space
+realloc), the 99th percentile of the rewrite job's write completion
+latency, trims/s, how much the image file grew (its size, and the space
 it occupies on the host, which counts the holes that host discards
 punch).
 
@@ -109,6 +110,8 @@ def run_once(work, base, build, runtime, flush_every):
     writes = (jobs_by_name['rewrite']['write']['total_ios'] +
               jobs_by_name['realloc']['write']['total_ios'])
     trims = jobs_by_name['trims']['trim']['total_ios']
+    pct = jobs_by_name['rewrite']['write']['clat_ns'].get('percentile', {})
+    p99 = pct.get('99.000000', 0) / 1000
     check = subprocess.run([os.path.join(build, 'qemu-img'), 'check',
                             '--output=json', img],
                            capture_output=True, text=True, check=False)
@@ -118,6 +121,7 @@ def run_once(work, base, build, runtime, flush_every):
     return {
         'writes_s': writes / runtime,
         'trims_s': trims / runtime,
+        'p99_us': p99,
         'grow_size_mib': (st1.st_size - st0.st_size) / 2**20,
         'grow_disk_mib': (st1.st_blocks - st0.st_blocks) * 512 / 2**20,
         'check_ok': check.returncode == 0 and not result.get('leaks') and
@@ -139,9 +143,9 @@ def main():
 
     work = tempfile.mkdtemp(prefix='bench-reuse.')
     base = prepare(work, builds[0][1])
-    lines = ['| flushes | build | writes/s | trims/s | file size grew | '
-             'host space grew | qemu-img check |',
-             '|---|---|---|---|---|---|---|']
+    lines = ['| flushes | build | writes/s | 4K rewrite p99 latency | '
+             'trims/s | file size grew | host space grew | qemu-img check |',
+             '|---|---|---|---|---|---|---|---|']
     try:
         for fl in flushes:
             runs = {name: [] for name, _ in builds}
@@ -154,16 +158,19 @@ def main():
                     runs[name].append(r)
                     print(f'flush={fl} rep={rep} {name}: {r}', flush=True)
             ref = statistics.median(r['writes_s'] for r in runs[builds[0][0]])
+            ref99 = statistics.median(r['p99_us'] for r in runs[builds[0][0]])
             for name, _ in builds:
                 rs = runs[name]
                 w = statistics.median(r['writes_s'] for r in rs)
                 t = statistics.median(r['trims_s'] for r in rs)
+                p99 = statistics.median(r['p99_us'] for r in rs)
                 gs = statistics.median(r['grow_size_mib'] for r in rs)
                 gd = statistics.median(r['grow_disk_mib'] for r in rs)
                 ok = all(r['check_ok'] for r in rs)
                 lines.append(
                     f'| {"every " + str(fl) + " writes" if fl else "none"} '
-                    f'| {name} | {w:.0f} ({w / ref:.3f}x) | {t:.0f} '
+                    f'| {name} | {w:.0f} ({w / ref:.3f}x) '
+                    f'| {p99:.0f} us ({p99 / ref99:.2f}x) | {t:.0f} '
                     f'| {gs:+.1f} MiB | {gd:+.1f} MiB '
                     f'| {"clean" if ok else "NOT CLEAN"} |')
     finally:

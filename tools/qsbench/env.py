@@ -18,7 +18,10 @@ TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
 BUILD = os.path.join(TOP, 'build')
 TREE = os.path.join(BUILD, 'qemu')          # git tree: tag "base" + series
 STOCK = os.path.join(BUILD, 'stock')        # meson build dir of the base
-PATCHED = os.path.join(BUILD, 'patched')    # meson build dir of the series
+# meson build dir of the series (BENCH_PATCHED: another one, e.g. of the
+# fix series alone, with BENCH_PATCHED_TREE its source tree; bench.py qd)
+PATCHED = os.environ.get('BENCH_PATCHED') or os.path.join(BUILD, 'patched')
+PATCHED_TREE = os.environ.get('BENCH_PATCHED_TREE') or TREE
 DOCS = os.path.join(TOP, 'docs')
 QS_CACHE = os.environ.get('QS_CACHE', '/var/cache/qcow2-series')
 # Debian's python, which has python3-libnbd; QEMU's python/ from the tree

@@ -24,7 +24,9 @@ N0) / (N1 - N0), so that start-up and exit cancel.  Every measurement is
 repeated BENCH_QD_REPEAT times (default 2, 1 in quick mode), alternating
 which build goes first; the report gives the mean and the spread.
 
-Other environment: BENCH_QD_OUT (default docs/benchmarks-qd.md),
+Other environment: BENCH_PATCHED and BENCH_PATCHED_TREE (another
+patched build directory and its source tree, e.g. the fix series without
+the compressed write cache series), BENCH_QD_OUT (default docs/benchmarks-qd.md),
 BENCH_QD_TMP (a tmpfs directory to work in, default /dev/shm),
 BENCH_QD_KEEP (a directory to keep the raw results and the
 callgrind_annotate outputs in), BENCH_QD_REPORT (such a directory: only
@@ -59,7 +61,7 @@ import time
 
 if __package__ in (None, ''):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from qsbench.env import (BUILD, DOCS, PATCHED, STOCK, TREE, cpu_model,  # noqa: E402
+from qsbench.env import (BUILD, DOCS, PATCHED, PATCHED_TREE, STOCK, cpu_model,  # noqa: E402
                          die, env_int, loadavg, log, mem_total_kib, need_builds,
                          need_fio_nbd,
                          run_timed, sha256, stop_process, tail_lines, utc_stamp)
@@ -1005,7 +1007,7 @@ def measure(s, rows, work):
     b = Bench(s, work)
     for impl, directory in IMPLS:
         b.snapshot(impl, directory)
-    b.tree_state('patched', TREE)
+    b.tree_state('patched', PATCHED_TREE)
     b.tree_state('stock', STOCK_SRC)
     log("mode %s, rows '%s', %d repeats, work dir %s" % (s['MODE'], rows, s['REPEAT'], work))
     # strings, as read back from env.sh
